@@ -1,0 +1,98 @@
+"""`pletfri`: the one command line for every part. Each part adds its own commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gateway import cli as gateway_cli
+from pletfri import logs
+from pletfri.command import settings
+from pletfri.services import ServiceError, running_stack
+from pletfri.settings import ConfigError
+from sim import cli as sim_cli
+
+app = typer.Typer(
+    help="Pletfri: quality monitoring for building cleaning.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", "-c", help="TOML settings file (default: $PLETFRI_CONFIG, else defaults)."
+        ),
+    ] = None,
+    log_level: Annotated[
+        str | None, typer.Option(help="DEBUG, INFO, WARNING or ERROR (overrides log_level).")
+    ] = None,
+) -> None:
+    logs.setup(log_level or settings(ctx).log_level)
+
+
+config_app = typer.Typer(help="Inspect the settings.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show(ctx: typer.Context) -> None:
+    """Print the settings in effect (file + environment + defaults) as JSON."""
+    s = settings(ctx).model_dump(mode="json")
+    for section in s.values():
+        if isinstance(section, dict):
+            for key in ("password", "token"):
+                if section.get(key):
+                    section[key] = "***"
+    typer.echo(json.dumps(s, indent=2))
+
+
+services_app = typer.Typer(help="Run the real servers locally.", no_args_is_help=True)
+app.add_typer(services_app, name="services")
+
+
+@services_app.command("run")
+def services_run(
+    ctx: typer.Context,
+    run_dir: Annotated[
+        Path | None, typer.Option(help="Folder for the servers' config, data and logs.")
+    ] = None,
+) -> None:
+    """Start Mosquitto and InfluxDB on free loopback ports until Ctrl-C."""
+    folder = run_dir or settings(ctx).run.dir
+    with running_stack(folder) as stack:
+        typer.echo(f"mosquitto: mqtt://127.0.0.1:{stack.mosquitto.port}")
+        typer.echo(f"influxdb:  {stack.influxdb.url} (database {stack.influxdb.database})")
+        typer.echo(
+            f"point Pletfri at them with PLETFRI_MQTT__PORT={stack.mosquitto.port} "
+            f"PLETFRI_INFLUX__URL={stack.influxdb.url}; Ctrl-C stops both"
+        )
+        try:
+            while stack.mosquitto.running and stack.influxdb.running:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+
+
+gateway_cli.register(app)
+sim_cli.register(app)
+
+
+def main() -> None:
+    try:
+        app()
+    except (ConfigError, ServiceError) as e:
+        typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)

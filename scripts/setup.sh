@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what Pletfri needs, idempotently: Debian's mosquitto and influxdb when their
+# binaries are missing, Python 3.11+ with venv, and the pinned Python packages of
+# pyproject.toml in .venv. Sourced by demo.sh and test.sh.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+        echo "setup: '$*' needs root; run as root or install sudo" >&2; exit 1
+    fi
+}
+
+missing=()
+command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+command -v influxd >/dev/null || [ -x /usr/bin/influxd ] || missing+=(influxdb)
+command -v python3 >/dev/null || missing+=(python3)
+python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]} with apt-get" >&2
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# Debian starts no daemon without systemd, but where it does, ours run on their own ports anyway.
+
+stamp=.venv/.installed
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "setup: installing Python packages into .venv" >&2
+    .venv/bin/python -m pip install -q --upgrade pip 2>/dev/null || true
+    .venv/bin/python -m pip install -q -e '.[dev]'
+    touch "$stamp"
+fi

@@ -1,0 +1,47 @@
+"""Fixtures that start real Mosquitto and InfluxDB servers on free loopback ports."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pletfri.influx import Influx
+from pletfri.services import Stack, running_stack
+from pletfri.settings import Settings, load_settings
+
+_db_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One Mosquitto and one InfluxDB for the whole session; tests use their own databases."""
+    with running_stack(tmp_path_factory.mktemp("stack")) as s:
+        yield s
+
+
+@pytest.fixture
+def settings(stack: Stack, tmp_path: Path) -> Settings:
+    """Settings pointing at the session's servers, with a fresh database and state folder."""
+    db = f"test{next(_db_numbers)}"
+    Influx(load_settings(**stack.settings_overrides()).influx).query(f'CREATE DATABASE "{db}"')
+    overrides = stack.settings_overrides()
+    overrides["influx"]["database"] = db
+    return load_settings(
+        **overrides,
+        gateway={
+            "registry_file": tmp_path / "devices.csv",
+            "state_dir": tmp_path / "gateway",
+            "client_id": f"gw-{db}",
+        },
+        backend={"database_file": tmp_path / "registry.sqlite"},
+        run={"dir": tmp_path / "run"},
+    )
+
+
+@pytest.fixture
+def influx(settings: Settings) -> Iterator[Influx]:
+    with Influx(settings.influx) as client:
+        yield client
