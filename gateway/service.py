@@ -11,13 +11,13 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from pletfri_fw import contract
 
 from gateway.points import tap_lines
 from gateway.registry import DeviceRegistry
 from gateway.validate import Message, Rejected, parse
 from pletfri.influx import Influx
 from pletfri.settings import Settings
+from pletfri_fw import contract
 
 log = logging.getLogger(__name__)
 

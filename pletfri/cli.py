@@ -10,11 +10,14 @@ from typing import Annotated
 
 import typer
 
+from backend import cli as backend_cli
+from backend.alerts import cli as alerts_cli
 from gateway import cli as gateway_cli
 from pletfri import logs
 from pletfri.command import settings
 from pletfri.services import ServiceError, running_stack
 from pletfri.settings import ConfigError
+from pletfri_host import cli as device_cli
 from sim import cli as sim_cli
 
 app = typer.Typer(
@@ -84,8 +87,9 @@ def services_run(
             pass
 
 
-gateway_cli.register(app)
-sim_cli.register(app)
+# Each part adds its own commands, so parts never edit this file to grow.
+for part in (device_cli, gateway_cli, backend_cli, alerts_cli, sim_cli):
+    part.register(app)
 
 
 def main() -> None:

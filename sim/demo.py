@@ -12,8 +12,6 @@ import time
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
-from pletfri_fw import contract
-from pletfri_fw.pseudonym import Pseudonymiser
 from rich.console import Console
 from rich.table import Table
 
@@ -21,6 +19,8 @@ from gateway.service import Gateway
 from pletfri.influx import Influx
 from pletfri.services import running_stack
 from pletfri.settings import Settings, load_settings
+from pletfri_fw import contract
+from pletfri_fw.pseudonym import Pseudonymiser
 
 DEVICE = "nfc-a4cf12f0b3c1"
 

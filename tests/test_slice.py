@@ -8,12 +8,12 @@ import time
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
-from pletfri_fw import contract
-from pletfri_fw.pseudonym import Pseudonymiser
 
 from gateway.service import Gateway
 from pletfri.influx import Influx
 from pletfri.settings import Settings
+from pletfri_fw import contract
+from pletfri_fw.pseudonym import Pseudonymiser
 
 DEVICE = "nfc-a4cf12f0b3c1"
 
