@@ -67,8 +67,6 @@ class BackendSettings(BaseModel):
 class RunSettings(BaseModel):
     # Where the service runner keeps the servers' configuration, data and logs.
     dir: Path = Path("run")
-    mosquitto_bin: str = "mosquitto"
-    influxd_bin: str = "influxd"
 
 
 class Settings(BaseSettings):
