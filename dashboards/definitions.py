@@ -1,0 +1,258 @@
+"""The Pletfri dashboards: what facility staff see in Grafana. Queries are InfluxQL over the
+measurements of shared/CONTRACT.md (and the gateway's own `gateway` measurement)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dashboards.model import dashboard, panel, query_variable, target
+
+B = '"building" =~ /^$building$/'
+R = '"room" =~ /^$room$/'
+BUILDING = query_variable(
+    "building", "Building", 'SHOW TAG VALUES FROM "occupancy" WITH KEY = "building"'
+)
+ROOM = query_variable(
+    "room",
+    "Room",
+    'SHOW TAG VALUES FROM "occupancy" WITH KEY = "room" WHERE "building" =~ /^$building$/',
+)
+
+
+def overview() -> dict[str, Any]:
+    return dashboard(
+        "pletfri-overview",
+        "Pletfri: all buildings",
+        [
+            panel(
+                "Verified visits",
+                "stat",
+                [target('SELECT count("duration_s") FROM "visit" WHERE $timeFilter')],
+                w=6,
+                h=4,
+            ),
+            panel(
+                "Taps",
+                "stat",
+                [target('SELECT count("card") FROM "tap" WHERE $timeFilter')],
+                w=6,
+                h=4,
+            ),
+            panel(
+                "Rooms due (last plan)",
+                "stat",
+                [target('SELECT count("score") FROM "need" WHERE "due" = true AND $timeFilter')],
+                w=6,
+                h=4,
+            ),
+            panel(
+                "Alerts",
+                "stat",
+                [target('SELECT count("text") FROM "alert" WHERE $timeFilter')],
+                w=6,
+                h=4,
+            ),
+            panel(
+                "Usage: PIR triggers, all buildings",
+                "timeseries",
+                [
+                    target(
+                        'SELECT sum("motion") FROM "occupancy" WHERE $timeFilter '
+                        "GROUP BY time($__interval) fill(0)",
+                        alias="motion",
+                    )
+                ],
+                w=24,
+            ),
+            panel(
+                "Visits per building",
+                "table",
+                [
+                    target(
+                        'SELECT count("duration_s") AS "visits", mean("duration_s") AS "mean_s" '
+                        'FROM "visit" WHERE $timeFilter GROUP BY "building"',
+                        table=True,
+                    )
+                ],
+            ),
+            panel(
+                "Need against cleaning done, per day",
+                "timeseries",
+                [
+                    target(
+                        'SELECT count("score") FROM "need" WHERE "due" = true AND $timeFilter '
+                        "GROUP BY time(1d) fill(0)",
+                        alias="rooms due",
+                    ),
+                    target(
+                        'SELECT count("duration_s") FROM "visit" WHERE $timeFilter '
+                        "GROUP BY time(1d) fill(0)",
+                        ref="B",
+                        alias="visits",
+                    ),
+                ],
+            ),
+        ],
+    )
+
+
+def building() -> dict[str, Any]:
+    return dashboard(
+        "pletfri-building",
+        "Pletfri: one building",
+        [
+            panel(
+                "Usage per room (PIR triggers)",
+                "timeseries",
+                [
+                    target(
+                        f'SELECT sum("motion") FROM "occupancy" WHERE {B} AND {R} AND $timeFilter '
+                        'GROUP BY time($__interval), "room" fill(0)',
+                        alias="$tag_room",
+                    )
+                ],
+                w=24,
+            ),
+            panel(
+                "Need score per room",
+                "timeseries",
+                [
+                    target(
+                        f'SELECT last("score") FROM "need" WHERE {B} AND {R} AND $timeFilter '
+                        'GROUP BY time($__interval), "room"',
+                        alias="$tag_room",
+                    )
+                ],
+            ),
+            panel(
+                "Presence seconds per room",
+                "timeseries",
+                [
+                    target(
+                        f'SELECT sum("presence_s") FROM "occupancy" WHERE {B} AND {R} '
+                        'AND $timeFilter GROUP BY time($__interval), "room" fill(0)',
+                        alias="$tag_room",
+                    )
+                ],
+            ),
+            panel(
+                "Visits",
+                "table",
+                [
+                    target(
+                        f'SELECT "room", "duration_s", "planned" FROM "visit" WHERE {B} AND {R} '
+                        "AND $timeFilter",
+                        table=True,
+                    )
+                ],
+                w=24,
+            ),
+        ],
+        [BUILDING, ROOM],
+    )
+
+
+def device_health() -> dict[str, Any]:
+    return dashboard(
+        "pletfri-devices",
+        "Pletfri: device health",
+        [
+            panel(
+                "Battery (mV) per sensor",
+                "timeseries",
+                [
+                    target(
+                        f'SELECT mean("batt_mv") FROM "device" WHERE {B} AND $timeFilter '
+                        'GROUP BY time($__interval), "device"',
+                        alias="$tag_device",
+                    )
+                ],
+                unit="mvolt",
+            ),
+            panel(
+                "Offline queue per device",
+                "timeseries",
+                [
+                    target(
+                        f'SELECT max("queue") FROM "device" WHERE {B} AND $timeFilter '
+                        'GROUP BY time($__interval), "device"',
+                        alias="$tag_device",
+                    )
+                ],
+            ),
+            panel(
+                "Online (1) / offline (0)",
+                "state-timeline",
+                [
+                    target(
+                        f'SELECT last("online") FROM "device" WHERE {B} AND $timeFilter '
+                        'GROUP BY time($__interval), "device" fill(previous)',
+                        alias="$tag_device",
+                    )
+                ],
+                w=24,
+            ),
+            panel(
+                "Lowest batteries",
+                "table",
+                [
+                    target(
+                        f'SELECT last("batt_mv") AS "batt_mv" FROM "device" WHERE {B} '
+                        'AND $timeFilter GROUP BY "device", "kind"',
+                        table=True,
+                    )
+                ],
+            ),
+            panel(
+                "Wi-Fi signal (dBm)",
+                "timeseries",
+                [
+                    target(
+                        f'SELECT mean("rssi") FROM "device" WHERE {B} AND $timeFilter '
+                        'GROUP BY time($__interval), "device"',
+                        alias="$tag_device",
+                    )
+                ],
+            ),
+        ],
+        [BUILDING],
+    )
+
+
+def alerts() -> dict[str, Any]:
+    return dashboard(
+        "pletfri-alerts",
+        "Pletfri: alerts",
+        [
+            panel(
+                "Alerts by kind",
+                "timeseries",
+                [
+                    target(
+                        f'SELECT count("text") FROM "alert" WHERE {B} AND $timeFilter '
+                        'GROUP BY time($__interval), "kind" fill(0)',
+                        alias="$tag_kind",
+                    )
+                ],
+                w=24,
+            ),
+            panel(
+                "Alert log",
+                "table",
+                [
+                    target(
+                        f'SELECT "building", "kind", "severity", "room", "text" FROM "alert" '
+                        f"WHERE {B} AND $timeFilter",
+                        table=True,
+                    )
+                ],
+                w=24,
+                h=12,
+            ),
+        ],
+        [BUILDING],
+    )
+
+
+def all_dashboards() -> list[dict[str, Any]]:
+    return [overview(), building(), device_health(), alerts()]
