@@ -59,6 +59,8 @@ class Server:
 
     name: str
     dir: Path
+    # The executable's name, looked up on PATH (and in /usr/sbin, where Debian puts mosquitto).
+    binary: str = ""
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -158,7 +160,7 @@ class Mosquitto(Server):
     def start(self, timeout: float = 15.0) -> Mosquitto:
         if self.running:
             return self
-        binary = _find_binary("mosquitto", "mosquitto")
+        binary = _find_binary(self.binary or "mosquitto", "mosquitto")
         if not self.port:
             self.port = free_port()
         elif _port_open(self.port):
@@ -228,7 +230,7 @@ bind-address = "127.0.0.1:{self.rpc_port}"
     def start(self, timeout: float = 30.0) -> InfluxDB:
         if self.running:
             return self
-        binary = _find_binary("influxd", "influxdb")
+        binary = _find_binary(self.binary or "influxd", "influxdb")
         for attr in ("port", "rpc_port"):
             if not getattr(self, attr):
                 setattr(self, attr, free_port())

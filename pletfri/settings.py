@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
@@ -20,7 +20,12 @@ class ConfigError(Exception):
     """A configuration problem, worded for the person who has to fix it."""
 
 
-class MqttSettings(BaseModel):
+class Section(BaseModel):
+    # A misspelt key must fail loudly, not fall back to a default in silence.
+    model_config = ConfigDict(extra="forbid")
+
+
+class MqttSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(1883, ge=1, le=65535)
     username: str | None = None
@@ -30,7 +35,7 @@ class MqttSettings(BaseModel):
     keepalive_s: int = Field(30, ge=5, le=3600)
 
 
-class InfluxSettings(BaseModel):
+class InfluxSettings(Section):
     url: str = "http://127.0.0.1:8086"
     database: str = "pletfri"
     username: str | None = None
@@ -40,7 +45,7 @@ class InfluxSettings(BaseModel):
     timeout_s: float = Field(10.0, gt=0)
 
 
-class GatewaySettings(BaseModel):
+class GatewaySettings(Section):
     client_id: str = "pletfri-gateway-1"
     # Empty: a plain subscription. A name: $share/<name>/... so several gateways split the load.
     shared_group: str = ""
@@ -55,7 +60,7 @@ class GatewaySettings(BaseModel):
     last_seen_timeout_s: int = Field(7200, ge=60)
 
 
-class BackendSettings(BaseModel):
+class BackendSettings(Section):
     database_file: Path = Path("run/backend/registry.sqlite")
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
@@ -64,7 +69,7 @@ class BackendSettings(BaseModel):
     retention_days: int = Field(90, ge=1)
 
 
-class RunSettings(BaseModel):
+class RunSettings(Section):
     # Where the service runner keeps the servers' configuration, data and logs.
     dir: Path = Path("run")
 
