@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -69,6 +69,96 @@ class BackendSettings(Section):
     retention_days: int = Field(90, ge=1)
 
 
+Severity = Literal["info", "warning", "critical"]
+
+
+class AlertRule(Section):
+    enabled: bool = True
+    severity: Severity = "warning"
+
+
+class MissedCleaningRule(AlertRule):
+    # A planned cleaning counts as missed this long after its shift has ended.
+    grace_min: int = Field(30, ge=0)
+
+
+class OverdueRoomRule(AlertRule):
+    # The planner's need score at which a room is due, and how far over it is "far over".
+    threshold: float = Field(1.0, gt=0)
+    factor: float = Field(2.0, ge=1)
+
+
+class DeviceOfflineRule(AlertRule):
+    # A station that said `offline` this long ago; sensors use gateway.last_seen_timeout_s.
+    after_min: int = Field(15, ge=0)
+    severity: Severity = "critical"
+
+
+class BatteryRule(AlertRule):
+    low_mv: int = Field(2400, ge=0)
+    window_h: int = Field(24, ge=1)
+    # Falling: the lowest reading of the window is at least this far below its first one.
+    min_drop_mv: int = Field(20, ge=0)
+
+
+class QueueRule(AlertRule):
+    window_min: int = Field(60, ge=1)
+    min_queue: int = Field(10, ge=1)
+
+
+class ClockRule(AlertRule):
+    # This many undated (clock_ok=false) points from one device in the lookback window.
+    min_points: int = Field(3, ge=1)
+
+
+class ShortVisitRule(AlertRule):
+    severity: Severity = "info"
+    # Expected pace of a cleaning; a visit shorter than `fraction` of area/pace is too short.
+    m2_per_hour: float = Field(250.0, gt=0)
+    fraction: float = Field(0.4, gt=0, le=1)
+
+
+class CardTravelRule(AlertRule):
+    # No one gets from one building to another faster than this.
+    min_travel_min: int = Field(20, ge=1)
+
+
+class SilentSensorRule(AlertRule):
+    # Hours of timetabled use with a sensor alive but counting nothing.
+    window_h: float = Field(2.0, gt=0)
+    room_types: list[str] = ["classroom", "meeting", "office"]
+    weekdays: list[int] = [0, 1, 2, 3, 4]
+    in_use: str = Field("08:00-15:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$")
+
+
+class AlertsSettings(Section):
+    channels: list[Literal["email", "webhook", "mqtt"]] = ["email", "webhook", "mqtt"]
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    sender: str = "pletfri@localhost"
+    send_timeout_s: float = Field(10.0, gt=0)
+    attempts: int = Field(3, ge=1)
+    retry_wait_s: float = Field(1.0, ge=0)
+    lookback_h: int = Field(26, ge=1)
+    escalate_after_min: int = Field(60, ge=1)
+    escalation_emails: list[str] = []
+    quiet_hours: str = Field("22:00-06:00", pattern=r"^(\d\d:\d\d-\d\d:\d\d)?$")
+    digest_hour: int = Field(6, ge=0, le=23)
+    missed_cleaning: MissedCleaningRule = MissedCleaningRule()
+    overdue_room: OverdueRoomRule = OverdueRoomRule()
+    device_offline: DeviceOfflineRule = DeviceOfflineRule()
+    battery: BatteryRule = BatteryRule()
+    queue: QueueRule = QueueRule()
+    clock: ClockRule = ClockRule()
+    unknown_card: AlertRule = AlertRule()
+    short_visit: ShortVisitRule = ShortVisitRule()
+    card_travel: CardTravelRule = CardTravelRule()
+    silent_sensor: SilentSensorRule = SilentSensorRule()
+
+
 class RunSettings(Section):
     # Where the service runner keeps the servers' configuration, data and logs.
     dir: Path = Path("run")
@@ -84,6 +174,7 @@ class Settings(BaseSettings):
     influx: InfluxSettings = InfluxSettings()
     gateway: GatewaySettings = GatewaySettings()
     backend: BackendSettings = BackendSettings()
+    alerts: AlertsSettings = AlertsSettings()
     run: RunSettings = RunSettings()
 
     @classmethod
