@@ -37,6 +37,7 @@ class Gateway:
         if settings.mqtt.username:
             self.client.username_pw_set(settings.mqtt.username, settings.mqtt.password)
         self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
@@ -51,8 +52,11 @@ class Gateway:
         client.subscribe(
             [(prefix + contract.subscription(), 1), (contract.subscription(contract.NEED), 1)]
         )
-        self.connected.set()
         log.info("connected to %s:%d", self.settings.mqtt.host, self.settings.mqtt.port)
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:  # type: ignore[no-untyped-def]
+        # Ready only once the broker has the subscription: earlier publishes would be missed.
+        self.connected.set()
 
     def _on_message(self, client, userdata, m: mqtt.MQTTMessage) -> None:  # type: ignore[no-untyped-def]
         now_ms = int(time.time() * 1000)
