@@ -1,0 +1,154 @@
+"""Cleaners working through the day's plan, with the mistakes people make.
+
+Each building's plan is split into rounds of at most a shift's minutes, one cleaner per
+round. Most visits are complete (a tap on arrival, a tap on leaving); some are forgotten,
+some too short for the room, some miss the leaving tap, and now and then a card is tapped
+twice. On a training track a trainee works with a buddy and both tap.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sim.world import Building, Cleaner, Room
+
+# When the cleaning shift starts, local time, by building kind: after the users leave.
+SHIFT_START = {"school": time(15, 0), "daycare": time(17, 15), "townhall": time(16, 30)}
+DEFAULT_SHIFT_START = time(16, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedRoom:
+    room: Room
+    minutes: float
+
+
+@dataclass(frozen=True, slots=True)
+class BehaviourConfig:
+    forget_p: float = 0.03  # a planned room not visited at all
+    short_p: float = 0.04  # a visit far shorter than the room needs
+    no_leave_tap_p: float = 0.02  # the leaving tap forgotten
+    double_tap_p: float = 0.03  # the arrival tap repeated
+    shift_minutes: float = 240.0
+    walk_minutes: tuple[float, float] = (1.0, 3.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Tap:
+    ms: int
+    station: str
+    uid: bytes
+    cleaner: str
+
+
+@dataclass(frozen=True, slots=True)
+class VisitTruth:
+    """What really happened, for the tests and the summary's plausibility checks."""
+
+    room: str
+    cleaner: str
+    start_ms: int
+    end_ms: int
+    outcome: str  # done, short, forgotten, no_leave_tap
+    double_tap: bool = False
+    buddy: str | None = None
+
+
+def _ms(dt: datetime) -> int:
+    return int(dt.timestamp() * 1000)
+
+
+def _rounds(plan: list[PlannedRoom], shift_minutes: float) -> list[list[PlannedRoom]]:
+    rounds: list[list[PlannedRoom]] = [[]]
+    used = 0.0
+    for p in plan:
+        if rounds[-1] and used + p.minutes > shift_minutes:
+            rounds.append([])
+            used = 0.0
+        rounds[-1].append(p)
+        used += p.minutes
+    return [r for r in rounds if r]
+
+
+def _teams(building: Building) -> list[tuple[Cleaner, Cleaner | None]]:
+    """Who works the rounds: trainees with their buddies first, then the others."""
+    by_id = {c.id: c for c in building.cleaners}
+    teams: list[tuple[Cleaner, Cleaner | None]] = []
+    buddies = set()
+    for c in building.cleaners:
+        if c.role == "trainee" and c.buddy in by_id:
+            teams.append((c, by_id[c.buddy]))
+            buddies.add(c.buddy)
+    teams += [
+        (c, None)
+        for c in building.cleaners
+        if c.role != "trainee" and c.id not in buddies and c.role != "service_leader"
+    ]
+    return teams
+
+
+def work_day(
+    building: Building,
+    plan: list[PlannedRoom],
+    day: date,
+    tz: ZoneInfo,
+    seed: int,
+    config: BehaviourConfig = BehaviourConfig(),
+) -> tuple[list[Tap], list[VisitTruth]]:
+    """The taps of one building's cleaning on `day`, in time order, and what really happened."""
+    rng = random.Random(f"{seed}:cleaning:{building.id}:{day.isoformat()}")
+    teams = _teams(building)
+    if not teams or not plan:
+        return [], []
+    start = datetime.combine(day, SHIFT_START.get(building.kind, DEFAULT_SHIFT_START), tz)
+    taps: list[Tap] = []
+    truths: list[VisitTruth] = []
+    for i, rnd in enumerate(_rounds(plan, config.shift_minutes)):
+        lead, buddy = teams[i % len(teams)]
+        # Rounds beyond the team count start later the same evening.
+        t = start + timedelta(minutes=rng.uniform(0, 10) + 60 * (i // len(teams)))
+        cards = [lead] + ([buddy] if buddy else [])
+        for p in rnd:
+            if p.room.station is None:
+                continue
+            t += timedelta(minutes=rng.uniform(*config.walk_minutes))
+            u = rng.random()
+            if u < config.forget_p:
+                truths.append(VisitTruth(p.room.id, lead.id, _ms(t), _ms(t), "forgotten"))
+                continue
+            short = u < config.forget_p + config.short_p
+            minutes = p.minutes * (rng.uniform(0.1, 0.25) if short else rng.uniform(0.85, 1.2))
+            end = t + timedelta(minutes=minutes)
+            no_leave = rng.random() < config.no_leave_tap_p
+            double = rng.random() < config.double_tap_p
+            for k, c in enumerate(cards):
+                arrive = t + timedelta(seconds=4 * k)
+                taps.append(Tap(_ms(arrive), p.room.station, c.uid, c.id))
+                if double:
+                    # Half within the station's debounce, half a nervous repeat later on.
+                    gap = rng.choice((1.5, rng.uniform(10, 40)))
+                    taps.append(
+                        Tap(_ms(arrive + timedelta(seconds=gap)), p.room.station, c.uid, c.id)
+                    )
+                if not no_leave:
+                    taps.append(
+                        Tap(_ms(end + timedelta(seconds=4 * k)), p.room.station, c.uid, c.id)
+                    )
+            outcome = "no_leave_tap" if no_leave else "short" if short else "done"
+            truths.append(
+                VisitTruth(
+                    p.room.id,
+                    lead.id,
+                    _ms(t),
+                    _ms(end),
+                    outcome,
+                    double,
+                    buddy.id if buddy else None,
+                )
+            )
+            t = end
+    taps.sort(key=lambda x: x.ms)
+    return taps, truths
