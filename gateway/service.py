@@ -1,122 +1,437 @@
-"""The gateway process: MQTT in, InfluxDB out, an `ack` back to each tap."""
+"""The gateway process: MQTT in, durable spool, InfluxDB out, an `ack` back to each tap.
+
+Three threads, each doing one thing:
+
+- paho's network loop only queues each incoming message (`_on_message`);
+- the committer takes whatever has queued up, validates, de-duplicates and enriches it,
+  commits the points and the de-duplication state to the spool in one transaction,
+  and only then acknowledges the messages to the broker and answers the taps. At low
+  load a group is one message (an ack in about a millisecond); under load the groups
+  grow, so one fsync serves many messages;
+- the writer drains the spool into InfluxDB (gateway/writer.py).
+
+A message the broker delivered but the gateway did not commit is never acknowledged,
+so after a crash the broker delivers it again (persistent session, QoS 1).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import queue
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from gateway.points import tap_lines
-from gateway.registry import DeviceRegistry
+from gateway import points
+from gateway.dedup import Dedup, Verdict
+from gateway.liveness import Liveness
+from gateway.registry import Device, Registry
+from gateway.spool import Spool, SpoolFull
+from gateway.stats import Stats
 from gateway.validate import Message, Rejected, parse
+from gateway.writer import Writer
 from pletfri.influx import Influx
 from pletfri.settings import Settings
 from pletfri_fw import contract
 
 log = logging.getLogger(__name__)
 
+# Replies to a message that did not come from the broker (the serial bridge).
+Reply = Callable[[str, dict[str, Any]], None]
+# Unknown device ids remembered for "report once"; beyond this, spoofed ids are only counted.
+MAX_UNKNOWN_REPORTED = 10_000
+# Messages committed together at most (one spool transaction, one fsync).
+MAX_GROUP = 2000
+# Kinds allowed to send each channel (status and heartbeats: any).
+CHANNEL_KIND = {contract.TAP: "station", contract.OCCUPANCY: "sensor"}
+
+
+def wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(slots=True)
+class Inbound:
+    topic: str
+    payload: bytes
+    mid: int = 0
+    qos: int = 0
+    # The MQTT connection it arrived on: after a reconnect an old mid means another message.
+    generation: int = -1
+    reply: Reply | None = None
+
+
+@dataclass(slots=True)
+class Group:
+    """What committing one group of messages produces."""
+
+    lines: list[str] = field(default_factory=list)
+    acks: list[Inbound] = field(default_factory=list)
+    # (topic, payload, reply): sent once the group is durable.
+    sends: list[tuple[str, dict[str, Any], Reply | None]] = field(default_factory=list)
+
 
 class Gateway:
-    def __init__(self, settings: Settings) -> None:
+    """`Gateway(settings).start()` ... `.stop()`; `stats()` is a snapshot of its counters.
+
+    `uplink=False` leaves out the device subscription (the serial bridge feeds it
+    instead); `clock` gives "now" in ms, for simulated time.
+    """
+
+    def __init__(
+        self, settings: Settings, *, uplink: bool = True, clock: Callable[[], int] = wall_ms
+    ) -> None:
+        g = settings.gateway
         self.settings = settings
-        self.registry = DeviceRegistry(settings.gateway.registry_file)
-        self.influx = Influx(settings.influx)
-        self.need: dict[str, str] = {}
-        self.connected = threading.Event()
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=settings.gateway.client_id,
-            protocol=mqtt.MQTTv5,
+        self.uplink = uplink
+        self.clock = clock
+        self.name = g.client_id
+        self.registry = Registry(
+            g.registry_file, g.cards_file or g.registry_file.parent / "cards.csv"
         )
-        if settings.mqtt.username:
-            self.client.username_pw_set(settings.mqtt.username, settings.mqtt.password)
-        self.client.on_connect = self._on_connect
-        self.client.on_subscribe = self._on_subscribe
-        self.client.on_message = self._on_message
+        self.influx = Influx(settings.influx)
+        self.counters = Stats()
+        self.spool = Spool(g.state_dir / "spool.sqlite", g.spool_max_mb * 2**20, g.spool_fsync)
+        self.dedup = Dedup(g.dedup_window, g.dedup_boots)
+        self.dedup.load(self.spool.dedup_rows())
+        self.liveness = Liveness(g.last_seen_timeout_s * 1000)
+        self.writer = Writer(
+            self.spool,
+            self.influx,
+            self.counters,
+            g.batch_lines,
+            g.batch_interval_s,
+            g.retry_max_s,
+        )
+        self.need: dict[str, str] = {}
+        self._unknown: set[str] = set()
+        self.inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
+        self.connected = threading.Event()
+        self._stopping = threading.Event()
+        self._generation = 0
+        self._committer = threading.Thread(target=self._commit_loop, name="gateway-committer")
+        self.client = self._client()
+
+    # ---- MQTT
+
+    def _client(self) -> mqtt.Client:
+        s = self.settings
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=s.gateway.client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        if s.mqtt.username:
+            client.username_pw_set(s.mqtt.username, s.mqtt.password)
+        if s.mqtt.tls:
+            client.tls_set(ca_certs=str(s.mqtt.ca_file) if s.mqtt.ca_file else None)
+        client.reconnect_delay_set(0.2, 10)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        return client
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
         if reason_code.is_failure:
             log.error("broker refused the connection: %s", reason_code)
             return
-        prefix = (
-            f"$share/{self.settings.gateway.shared_group}/"
-            if self.settings.gateway.shared_group
-            else ""
+        self._generation += 1
+        subs = [(contract.subscription(contract.NEED), SubscribeOptions(qos=1))]
+        if self.uplink:
+            group = self.settings.gateway.shared_group
+            prefix = f"$share/{group}/" if group else ""
+            # Retained statuses only on a new subscription, not again on every reconnect.
+            subs.append(
+                (
+                    prefix + contract.subscription(),
+                    SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB),
+                )
+            )
+        client.subscribe(subs)
+        log.info(
+            "connected to %s:%d (session present: %s)",
+            self.settings.mqtt.host,
+            self.settings.mqtt.port,
+            flags.session_present,
         )
-        client.subscribe(
-            [(prefix + contract.subscription(), 1), (contract.subscription(contract.NEED), 1)]
-        )
-        log.info("connected to %s:%d", self.settings.mqtt.host, self.settings.mqtt.port)
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:  # type: ignore[no-untyped-def]
+        for rc in reason_codes:
+            if rc.is_failure:
+                log.error("broker refused a subscription: %s", rc)
         # Ready only once the broker has the subscription: earlier publishes would be missed.
         self.connected.set()
 
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
+        self.connected.clear()
+        if not self._stopping.is_set():
+            log.warning("lost the broker (%s); reconnecting", reason_code)
+
     def _on_message(self, client, userdata, m: mqtt.MQTTMessage) -> None:  # type: ignore[no-untyped-def]
-        now_ms = int(time.time() * 1000)
-        parts = contract.parse_topic(m.topic)
-        if parts and parts[1] in contract.DOWNLINK:
-            if parts[1] == contract.NEED:
-                self._remember_need(parts[0], m.payload)
-            return
+        if self._stopping.is_set():
+            return  # not acknowledged: the broker delivers it again after the restart
         try:
-            msg = parse(m.topic, m.payload, now_ms)
-        except Rejected as e:
-            self._deadletter(m.topic, m.payload, e)
-            return
-        self.handle(msg)
+            topic = m.topic
+        except UnicodeDecodeError:
+            topic = "(topic is not UTF-8)"
+        self.inbox.put(Inbound(topic, m.payload, m.mid, m.qos, self._generation))
 
-    def _remember_need(self, device: str, raw: bytes) -> None:
-        try:
-            self.need[device] = json.loads(raw)["need"]
-        except (ValueError, KeyError, TypeError):
-            log.warning("ignoring malformed retained need for %s", device)
+    # ---- the public API
 
-    def _deadletter(self, topic: str, raw: bytes, e: Rejected) -> None:
-        log.warning("rejected %s: %s", topic, e)
-        body = {
-            "topic": topic,
-            "reason": e.reason,
-            "detail": e.detail,
-            "excerpt": raw[:200].decode("utf-8", "replace"),
-        }
-        self.client.publish(contract.DEADLETTER_TOPIC, json.dumps(body), qos=1)
-
-    def handle(self, msg: Message) -> None:
-        dev = self.registry.get(msg.device)
-        if dev is None:
-            self._deadletter(
-                contract.topic(msg.device, msg.channel),
-                json.dumps(msg.payload).encode(),
-                Rejected("unknown_device", f"{msg.device} is not in the registry"),
-            )
-            return
-        if msg.channel == contract.TAP:
-            self.influx.write(tap_lines(msg, dev))
-            ack = contract.ack_payload(
-                msg.boot, msg.seq, contract.ACK_OK, self.need.get(msg.device, contract.NEED_UNKNOWN)
-            )
-            self.client.publish(contract.topic(msg.device, contract.ACK), json.dumps(ack), qos=1)
-
-    def start(self) -> None:
+    def start(self) -> Gateway:
+        s = self.settings
         props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = self.settings.gateway.session_expiry_s
-        self.client.connect(
-            self.settings.mqtt.host,
-            self.settings.mqtt.port,
-            keepalive=self.settings.mqtt.keepalive_s,
+        props.SessionExpiryInterval = s.gateway.session_expiry_s
+        props.ReceiveMaximum = s.gateway.receive_maximum
+        self.writer.start()
+        self._committer.start()
+        self.client.connect_async(
+            s.mqtt.host,
+            s.mqtt.port,
+            keepalive=s.mqtt.keepalive_s,
             clean_start=False,
             properties=props,
         )
         self.client.loop_start()
+        return self
 
     def stop(self) -> None:
+        """Commit and acknowledge what has arrived, then write what InfluxDB will take."""
+        self._stopping.set()
+        if self._committer.is_alive():
+            self._committer.join()
         self.client.disconnect()
         self.client.loop_stop()
+        if self.writer.is_alive():
+            self.writer.stop()
+        self.spool.close()
         self.influx.close()
+        log.info("gateway stopped: %s", self.counters.summary())
+
+    def feed(self, topic: str, payload: bytes, reply: Reply | None = None) -> None:
+        """Put a message through the pipeline from elsewhere than the broker (serial)."""
+        self.inbox.put(Inbound(topic, payload, reply=reply))
+
+    def stats(self) -> dict[str, Any]:
+        snap = self.counters.snapshot()
+        snap["spool_lines"] = self.spool.lines
+        snap["spool_bytes"] = self.spool.bytes
+        return snap
+
+    # ---- the committer
+
+    def _commit_loop(self) -> None:
+        g = self.settings.gateway
+        next_refresh = next_stats = time.monotonic()
+        while True:
+            try:
+                batch = [self.inbox.get(timeout=0.1)]
+            except queue.Empty:
+                batch = []
+                if self._stopping.is_set():
+                    break
+            while len(batch) < MAX_GROUP:
+                try:
+                    batch.append(self.inbox.get_nowait())
+                except queue.Empty:
+                    break
+            group = Group()
+            now = self.clock()
+            mono = time.monotonic()
+            if mono >= next_refresh:
+                next_refresh = mono + 1.0
+                self._housekeeping(now, group)
+            if mono >= next_stats:
+                next_stats = mono + g.stats_interval_s
+                self._update_spool_stats()
+                group.lines.append(points.gateway_line(self.name, self.counters.fields(), now))
+                log.info("gateway %s: %s", self.name, self.counters.summary())
+            if batch or group.lines:
+                self._commit(batch, group, now)
+
+    def _housekeeping(self, now: int, group: Group) -> None:
+        if self.registry.refresh():
+            self._unknown.clear()
+        for device, at in self.liveness.expired(now):
+            dev = self.registry.device(device)
+            if dev is None:
+                self.liveness.forget(device)
+                continue
+            self.counters.timeouts += 1
+            log.warning("sensor %s not heard from since %d ms: marked offline", device, at)
+            group.lines.append(points.online_line(dev, False, at, "timeout"))
+
+    def _commit(self, batch: list[Inbound], group: Group, now: int) -> None:
+        self.dedup.begin()
+        for item in batch:
+            self._process(item, now, group)
+        chunks = _split(group.lines, self.settings.gateway.batch_lines)
+        while True:
+            try:
+                self.spool.append(chunks, self.dedup.changed(), wall_ms())
+                self.dedup.commit()
+                break
+            except Exception as e:
+                # Spool full or disk trouble: nothing is acknowledged, so nothing is lost;
+                # the broker holds the rest (receive_maximum) until the spool has room.
+                self._update_spool_stats()
+                log.error("cannot commit to the spool, waiting: %s", e)
+                if not isinstance(e, SpoolFull):
+                    log.exception("spool error")
+                if self._stopping.wait(1.0):
+                    self.dedup.rollback()
+                    return
+        self.counters.points += len(group.lines)
+        if self.spool.lines >= self.settings.gateway.batch_lines:
+            self.writer.wake.set()
+        generation = self._generation
+        for item in group.acks:
+            if item.generation == generation:
+                self.client.ack(item.mid, item.qos)
+        for topic, payload, reply in group.sends:
+            self._send(topic, payload, reply)
+
+    def _send(self, topic: str, payload: dict[str, Any], reply: Reply | None) -> None:
+        if reply is not None and not topic.startswith(contract.DEADLETTER_TOPIC):
+            try:
+                reply(topic, payload)
+            except OSError as e:
+                log.warning("could not reply on %s: %s", topic, e)
+            return
+        self.client.publish(topic, json.dumps(payload, separators=(",", ":")), qos=1)
+
+    def _process(self, item: Inbound, now: int, group: Group) -> None:
+        if item.qos:
+            group.acks.append(item)
+        parts = contract.parse_topic(item.topic)
+        if parts and parts[1] in contract.DOWNLINK:
+            if parts[1] == contract.NEED:
+                self._remember_need(parts[0], item.payload)
+            return
+        self.counters.received += 1
+        try:
+            msg = parse(item.topic, item.payload, now)
+            self._accept(msg, item, now, group)
+        except Rejected as e:
+            self._reject(item, e, now, group)
+        except Exception as e:
+            # A bug must cost one message (dead-lettered, so nothing is lost), not the gateway.
+            log.exception("internal error on %s", item.topic)
+            self._reject(item, Rejected("internal_error", repr(e)[:200]), now, group)
+
+    def _accept(self, msg: Message, item: Inbound, now: int, group: Group) -> None:
+        dev = self.registry.device(msg.device)
+        if dev is None:
+            self.counters.rejected["unknown_device"] += 1
+            if msg.device not in self._unknown and len(self._unknown) < MAX_UNKNOWN_REPORTED:
+                self._unknown.add(msg.device)
+                log.warning("unknown device %s: not in %s", msg.device, self.registry.devices.path)
+                self._deadletter(
+                    item,
+                    Rejected(
+                        "unknown_device",
+                        f"{msg.device} is not in the registry (reported once per device)",
+                    ),
+                    now,
+                    group,
+                )
+            return
+        kind = CHANNEL_KIND.get(msg.channel)
+        if kind is not None and dev.kind != kind:
+            raise Rejected(
+                "wrong_kind", f"{msg.device} is a {dev.kind} in the registry; {msg.channel} is not"
+            )
+        if dev.kind == "sensor" and self.liveness.seen(dev.device, now):
+            group.lines.append(points.online_line(dev, True, now, "heard"))
+        if msg.has_id:
+            verdict = self.dedup.check(msg.device, msg.boot, msg.seq)
+            if verdict is Verdict.DUPLICATE:
+                self.counters.duplicates += 1
+                if msg.channel == contract.TAP:
+                    self._ack_tap(msg, contract.ACK_DUPLICATE, item, group)
+                return
+            if verdict is Verdict.UNSURE:
+                self.counters.unsure += 1
+        self.counters.accepted += 1
+        group.lines.extend(self._lines(msg, dev, item, now, group))
+
+    def _lines(self, msg: Message, dev: Device, item: Inbound, now: int, group: Group) -> list[str]:
+        if msg.channel == contract.TAP:
+            known = self.registry.card_known(msg.payload["card"])
+            if not known:
+                self.counters.unknown_cards += 1
+            self._ack_tap(msg, contract.ACK_OK if known else contract.ACK_UNKNOWN_CARD, item, group)
+            return points.tap_lines(msg, dev, known)
+        if msg.channel == contract.OCCUPANCY:
+            return points.occupancy_lines(msg, dev)
+        if msg.channel == contract.HEARTBEAT:
+            return points.heartbeat_lines(msg, dev)
+        online = msg.payload["status"] == contract.STATUS_ONLINE
+        return [points.online_line(dev, online, now, "status")]
+
+    def _ack_tap(self, msg: Message, result: str, item: Inbound, group: Group) -> None:
+        need = self.need.get(msg.device, contract.NEED_UNKNOWN)
+        ack = contract.ack_payload(msg.boot, msg.seq, result, need)
+        group.sends.append((contract.topic(msg.device, contract.ACK), ack, item.reply))
+        self.counters.acks += 1
+
+    def _reject(self, item: Inbound, e: Rejected, now: int, group: Group) -> None:
+        self.counters.rejected[e.reason] += 1
+        log.debug("rejected %.80s: %s", item.topic, e)
+        self._deadletter(item, e, now, group)
+
+    def _deadletter(self, item: Inbound, e: Rejected, now: int, group: Group) -> None:
+        n = self.settings.gateway.deadletter_excerpt
+        body = {
+            "topic": item.topic[:200],
+            "reason": e.reason,
+            "detail": e.detail,
+            "excerpt": item.payload[:n].decode("utf-8", "replace"),
+            "size": len(item.payload),
+            "received_ms": now,
+            "gateway": self.name,
+        }
+        group.sends.append((contract.DEADLETTER_TOPIC, body, None))
+
+    def _remember_need(self, device: str, raw: bytes) -> None:
+        try:
+            need = json.loads(raw)["need"]
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignoring malformed need for %s: %.80r", device, raw)
+            return
+        if need in (contract.NEED_CLEAN, contract.NEED_SKIP):
+            self.need[device] = need
+
+    def _update_spool_stats(self) -> None:
+        c = self.counters
+        c.spool_lines = self.spool.lines
+        c.spool_bytes = self.spool.bytes
+        c.spool_fill_pct = round(100 * self.spool.bytes / self.spool.max_bytes, 2)
+        alarm = int(c.spool_fill_pct >= self.settings.gateway.spool_alarm_pct)
+        if alarm != c.spool_alarm:
+            if alarm:
+                log.error(
+                    "spool %s is %.0f%% full (%d lines): InfluxDB is down or too slow; "
+                    "when it is full the gateway stops taking messages (the broker keeps them)",
+                    self.spool.path,
+                    c.spool_fill_pct,
+                    c.spool_lines,
+                )
+            else:
+                log.warning("spool below the alarm level again (%.0f%%)", c.spool_fill_pct)
+        c.spool_alarm = alarm
+
+
+def _split(lines: list[str], size: int) -> list[list[str]]:
+    return [lines[i : i + size] for i in range(0, len(lines), size)]

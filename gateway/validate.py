@@ -1,9 +1,13 @@
-"""Check each MQTT message against shared/CONTRACT.md and turn it into plain data."""
+"""Check each MQTT message against shared/CONTRACT.md and turn it into plain data.
+
+Every check raises `Rejected` with a short stable reason (counted per reason) and a
+detail that says what was wrong; nothing here raises anything else for any input.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pletfri_fw import contract
@@ -11,6 +15,19 @@ from pletfri_fw import contract
 # Before this, a device's clock cannot have been synced (the ESP32 counts from 2000).
 MIN_TS_MS = 1_577_836_800_000  # 2020-01-01T00:00:00Z
 MAX_FUTURE_MS = 10 * 60 * 1000
+MAX_INT = 2**31 - 1
+HEX = frozenset("0123456789abcdef")
+# Heartbeat members: (lowest, highest) for integers; None for free text.
+HEARTBEAT_RANGES: dict[str, tuple[int, int] | None] = {
+    "batt_mv": (0, 10_000),
+    "rssi": (-200, 0),
+    "fw": None,
+    "uptime_s": (0, MAX_INT),
+    "queue": (0, MAX_INT),
+    "mem_free": (0, MAX_INT),
+    "reset": None,
+}
+TEXT_MAX = 64
 
 
 class Rejected(Exception):
@@ -23,6 +40,15 @@ class Rejected(Exception):
 
 
 @dataclass(slots=True)
+class Record:
+    """One occupancy period, dated."""
+
+    ts_ms: int
+    clock_ok: bool
+    fields: dict[str, int]
+
+
+@dataclass(slots=True)
 class Message:
     device: str
     channel: str
@@ -31,26 +57,98 @@ class Message:
     seq: int
     ts_ms: int
     clock_ok: bool
+    # Occupancy: one record per period. Heartbeat: the health members that were sent.
+    records: list[Record] = field(default_factory=list)
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_id(self) -> bool:
+        """Whether (device, boot, seq) identifies it: every channel but the plain-text status."""
+        return self.channel != contract.STATUS
 
 
-def _int(payload: dict[str, Any], key: str, lo: int, hi: int) -> int:
-    v = payload.get(key)
+def _int(obj: dict[str, Any], key: str, lo: int, hi: int, where: str = "") -> int:
+    v = obj.get(key)
     if not isinstance(v, int) or isinstance(v, bool):
-        raise Rejected("bad_type", f"{key} must be an integer, got {v!r:.40}")
+        raise Rejected("bad_type", f"{where}{key} must be an integer, got {v!r:.40}")
     if not lo <= v <= hi:
-        raise Rejected("out_of_range", f"{key}={v} outside {lo}..{hi}")
+        raise Rejected("out_of_range", f"{where}{key}={v} outside {lo}..{hi}")
     return v
 
 
-def event_time(ts: Any, now_ms: int) -> tuple[int, bool]:
-    """The point's time and whether the device's clock gave it."""
+def event_time(ts: Any, now_ms: int, where: str = "") -> tuple[int, bool]:
+    """The point's time and whether the device's clock gave it (receive time if not)."""
     if ts is None:
         return now_ms, False
     if not isinstance(ts, int) or isinstance(ts, bool):
-        raise Rejected("bad_type", f"ts must be an integer (ms since epoch), got {ts!r:.40}")
+        raise Rejected("bad_type", f"{where}ts must be an integer (ms since epoch), got {ts!r:.40}")
     if ts < MIN_TS_MS or ts > now_ms + MAX_FUTURE_MS:
         return now_ms, False
     return ts, True
+
+
+def _card(payload: dict[str, Any]) -> None:
+    card = payload.get("card")
+    if not (isinstance(card, str) and len(card) == contract.CARD_HEX_LEN and HEX.issuperset(card)):
+        raise Rejected("bad_card", f"card must be 16 lowercase hex characters, got {card!r:.40}")
+
+
+def _records(payload: dict[str, Any], now_ms: int) -> list[Record]:
+    periods = payload.get("periods")
+    if not isinstance(periods, list):
+        raise Rejected("bad_type", f"periods must be a list, got {periods!r:.40}")
+    if not contract.PERIODS_MIN <= len(periods) <= contract.PERIODS_MAX:
+        raise Rejected(
+            "out_of_range",
+            f"periods has {len(periods)} records; "
+            f"{contract.PERIODS_MIN}..{contract.PERIODS_MAX} allowed",
+        )
+    records: list[Record] = []
+    # Undated records count back from the receive time, newest first (CONTRACT.md).
+    later_s = 0
+    for i in range(len(periods) - 1, -1, -1):
+        rec = periods[i]
+        where = f"periods[{i}]."
+        if not isinstance(rec, dict):
+            raise Rejected("bad_type", f"periods[{i}] must be an object, got {rec!r:.40}")
+        period_s = _int(rec, "period_s", contract.PERIOD_S_MIN, contract.PERIOD_S_MAX, where)
+        fields = {"period_s": period_s}
+        for key in contract.COUNT_FIELDS:
+            if key in rec:
+                hi = period_s if key == "presence_s" else MAX_INT
+                fields[key] = _int(rec, key, 0, hi, where)
+        if len(fields) == 1:
+            raise Rejected(
+                "missing_member",
+                f"{where[:-1]} has none of {', '.join(contract.COUNT_FIELDS)}",
+            )
+        ts, clock_ok = event_time(rec.get("ts"), now_ms, where)
+        if not clock_ok:
+            ts = now_ms - later_s * 1000
+        records.append(Record(ts, clock_ok, fields))
+        later_s += period_s
+    records.reverse()
+    return records
+
+
+def _heartbeat(payload: dict[str, Any]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for key, rng in HEARTBEAT_RANGES.items():
+        if key not in payload:
+            continue
+        if rng is not None:
+            fields[key] = _int(payload, key, *rng)
+            continue
+        v = payload[key]
+        # Firmware versions and reset causes arrive as text or numbers; stored as text so
+        # the InfluxDB field keeps one type.
+        if isinstance(v, bool) or not isinstance(v, str | int | float):
+            raise Rejected("bad_type", f"{key} must be text or a number, got {v!r:.40}")
+        text = str(v)
+        if len(text) > TEXT_MAX:
+            raise Rejected("out_of_range", f"{key} longer than {TEXT_MAX} characters")
+        fields[key] = text
+    return fields
 
 
 def parse(topic: str, raw: bytes, now_ms: int) -> Message:
@@ -71,23 +169,20 @@ def parse(topic: str, raw: bytes, now_ms: int) -> Message:
         return Message(device, channel, {"status": text}, 0, 0, now_ms, False)
     try:
         payload = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise Rejected("bad_json", str(e)) from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise Rejected("bad_json", str(e)[:120]) from None
     if not isinstance(payload, dict):
         raise Rejected("bad_json", "payload must be a JSON object")
     if payload.get("v") != contract.VERSION:
         raise Rejected("bad_version", f"v must be {contract.VERSION}, got {payload.get('v')!r:.20}")
-    boot = _int(payload, "boot", 0, 2**31 - 1)
-    seq = _int(payload, "seq", 0, 2**31 - 1)
+    boot = _int(payload, "boot", 0, MAX_INT)
+    seq = _int(payload, "seq", 0, MAX_INT)
     ts_ms, clock_ok = event_time(payload.get("ts"), now_ms)
+    msg = Message(device, channel, payload, boot, seq, ts_ms, clock_ok)
     if channel == contract.TAP:
-        card = payload.get("card")
-        if not (
-            isinstance(card, str)
-            and len(card) == contract.CARD_HEX_LEN
-            and all(c in "0123456789abcdef" for c in card)
-        ):
-            raise Rejected(
-                "bad_card", f"card must be 16 lowercase hex characters, got {card!r:.40}"
-            )
-    return Message(device, channel, payload, boot, seq, ts_ms, clock_ok)
+        _card(payload)
+    elif channel == contract.OCCUPANCY:
+        msg.records = _records(payload, now_ms)
+    else:
+        msg.fields = _heartbeat(payload)
+    return msg

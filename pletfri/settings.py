@@ -51,10 +51,25 @@ class GatewaySettings(Section):
     shared_group: str = ""
     session_expiry_s: int = Field(3600, ge=0)
     registry_file: Path = Path("run/registry/devices.csv")
+    # Card pseudonyms and roles; a tap with a card not listed is acked "unknown_card".
+    # None: cards.csv next to registry_file.
+    cards_file: Path | None = None
     state_dir: Path = Path("run/gateway")
     batch_lines: int = Field(5000, ge=1)
     batch_interval_s: float = Field(1.0, gt=0)
     spool_max_mb: int = Field(512, ge=1)
+    # Warn (log and gateway.spool_alarm) when the spool is this full.
+    spool_alarm_pct: int = Field(80, ge=1, le=100)
+    # fsync each spool commit: survives a power cut, not only a crash of the process.
+    spool_fsync: bool = True
+    # Longest wait between InfluxDB write retries (the backoff doubles up to this).
+    retry_max_s: float = Field(30.0, gt=0)
+    # QoS 1 messages the broker may have in flight to the gateway before it waits for acks.
+    receive_maximum: int = Field(2000, ge=1, le=65535)
+    # Per device, seqs remembered behind the highest one, and boots remembered.
+    dedup_window: int = Field(1024, ge=64, le=65536)
+    dedup_boots: int = Field(4, ge=1, le=64)
+    deadletter_excerpt: int = Field(200, ge=0, le=1024)
     stats_interval_s: float = Field(10.0, gt=0)
     # A sleeping sensor that has not been heard from for this long is marked offline.
     last_seen_timeout_s: int = Field(7200, ge=60)
