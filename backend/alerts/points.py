@@ -1,0 +1,35 @@
+"""Every alert as one `alert` point in InfluxDB (CONTRACT.md), for Grafana annotations.
+
+The point keeps the alert's opening time and tags; later changes (escalated, acknowledged,
+resolved) rewrite its fields, which InfluxDB merges into the same point, so counting
+points counts alerts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from backend.alerts.model import Alert
+from backend.alerts.texts import render
+from pletfri.influx import line
+
+
+def alert_line(alert: Alert, tz: ZoneInfo) -> str:
+    en = render(alert, "opened", "en", tz)
+    da = render(alert, "opened", "da", tz)
+    fields: dict[str, Any] = {
+        "text": f"{en['title']}: {en['text']}",
+        "text_da": f"{da['title']}: {da['text']}",
+        "room": alert.room,
+        "subject": alert.subject,
+        "id": alert.id,
+        "state": alert.state,
+        "level": alert.level,
+    }
+    if alert.acked_by is not None:
+        fields["acked_by"] = alert.acked_by
+    if alert.resolved_ms is not None:
+        fields["resolved_ms"] = alert.resolved_ms
+    tags = {"building": alert.building, "kind": alert.rule, "severity": alert.severity}
+    return line("alert", tags, fields, alert.opened_ms)
