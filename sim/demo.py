@@ -1,77 +1,283 @@
-"""The demo: the real servers, the real gateway, a station's tap stored and acknowledged.
+"""`pletfri demo`: the whole system on this machine against a simulated municipality.
 
-This is the first slice; the simulated municipality (issue 7) grows out of it.
+The real Mosquitto and InfluxDB, the real gateway and backend; the fleet (sim/fleet.py)
+plays every sensor and station of the registry through the last school week, cleaners
+work the backend's plan each afternoon, and the backend keeps its books each night.
+Each run starts fresh in run/demo/: figures from two runs mixed together would be wrong.
 """
 
 from __future__ import annotations
 
-import json
-import queue
+import logging
 import shutil
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from rich.console import Console
-from rich.table import Table
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from gateway.service import Gateway
-from pletfri.influx import Influx
 from pletfri.services import running_stack
 from pletfri.settings import Settings, load_settings
-from pletfri_fw import contract
-from pletfri_fw.pseudonym import Pseudonymiser
+from sim.calendar import Calendar, SimDay, school_week
+from sim.cleaning import Tap, work_day
+from sim.faults import Faults, plant
+from sim.fleet import Fleet
+from sim.link import Pool
+from sim.platform import Platform
+from sim.summary import Summary, collect
+from sim.world import Municipality
 
-DEVICE = "nfc-a4cf12f0b3c1"
+log = logging.getLogger(__name__)
+
+STEP_MS = 900_000
+# The plan for the evening shift is made from the day's use, just before the first shift.
+PLAN_AT = (14, 30)
 
 
-def run_demo(base: Settings) -> None:
-    console = Console()
-    run_dir = base.run.dir.resolve() / "demo"
-    # Each demo run starts fresh: old data would make its figures meaningless.
-    shutil.rmtree(run_dir, ignore_errors=True)
-    with running_stack(run_dir / "servers") as stack:
-        console.print(
-            f"[bold]servers[/] mosquitto 127.0.0.1:{stack.mosquitto.port}, "
-            f"influxdb {stack.influxdb.url}"
-        )
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    buildings: int = 155
+    days: int = 5
+    speed: float = 0.0  # simulated seconds per real second; 0: as fast as the broker allows
+    seed: int = 1
+    holiday: date | None = None
+    rate: float = 6000.0  # messages per second the fleet offers the broker
+    connections: int = 4
+    today: date | None = None  # the run simulates the school week before this day
+
+
+@dataclass
+class DemoRun:
+    """What a run produced, for the summary and the tests."""
+
+    folder: Path
+    settings: Settings
+    municipality: Municipality
+    calendar: Calendar
+    faults: Faults
+    summary: Summary | None = None
+    offline_station: str | None = None
+    clone: Tap | None = None
+    interrupted: bool = False
+    wall_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+class SimClock:
+    """Simulated time for the gateway, which stamps undated events and times out sensors."""
+
+    def __init__(self, ms: int) -> None:
+        self.ms = ms
+
+    def now(self) -> int:
+        return self.ms
+
+
+def _ms(dt: datetime) -> int:
+    return int(dt.timestamp() * 1000)
+
+
+def _catch_up(gw: Gateway, pool: Pool, sent: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while gw.stats()["received"] < sent:
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"the gateway took {gw.stats()['received']} of {sent} messages in "
+                f"{timeout:.0f} s; see its log lines above"
+            )
+        pool.pump()
+        time.sleep(0.002)
+
+
+def _wait_stored(gw: Gateway, pool: Pool, timeout: float = 120.0) -> None:
+    """Wait until the gateway has stored everything the broker took from the fleet."""
+    pool.flush(timeout)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        s = gw.stats()
+        if s["received"] >= pool.published and s["spool_lines"] == 0 and s["stored"] >= s["points"]:
+            return
+        time.sleep(0.05)
+    log.warning("the gateway had not stored everything after %.0f s: %s", timeout, gw.stats())
+
+
+def simulate(
+    base: Settings,
+    opts: DemoOptions,
+    console: Console | None = None,
+    stop: Callable[[], bool] = lambda: False,
+    serve: bool = False,
+) -> DemoRun:
+    console = console or Console()
+    started = time.monotonic()
+    # Per-message INFO lines would bury the progress bar; warnings still show.
+    for name in ("gateway", "backend"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    folder = base.run.dir.resolve() / "demo"
+    shutil.rmtree(folder, ignore_errors=True)
+    tz = ZoneInfo(base.backend.timezone)
+    today = opts.today or datetime.now(tz).date()
+    cal = school_week(today, opts.days, tz, opts.holiday)
+    site_key = f"pletfri-demo-{opts.seed}".encode()
+    platform = Platform(folder / "backend", site_key)
+    m = platform.municipality(opts.buildings, opts.seed)
+    faults = plant(m, cal, opts.seed)
+    with running_stack(folder / "servers") as stack:
         s = load_settings(
             **stack.settings_overrides(),
             gateway={
-                "registry_file": run_dir / "devices.csv",
-                "state_dir": run_dir / "gateway",
+                "registry_file": folder / "registry" / "devices.csv",
+                "cards_file": folder / "registry" / "cards.csv",
+                "state_dir": folder / "gateway",
+                "client_id": "pletfri-demo-gateway",
             },
+            backend={"database_file": folder / "backend" / "registry.sqlite"},
+            run={"dir": folder},
         )
-        s.gateway.registry_file.write_text(
-            f"device,kind,building,room,room_type\n{DEVICE},station,b001,b001-r101,classroom\n"
-        )
-        gw = Gateway(s)
-        gw.start()
-        gw.connected.wait(5)
-        acks: queue.Queue[bytes] = queue.Queue()
-        station = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=DEVICE, protocol=mqtt.MQTTv5)
-        station.on_message = lambda c, u, m: acks.put(m.payload)
-        station.connect(s.mqtt.host, s.mqtt.port)
-        station.loop_start()
-        station.subscribe(contract.topic(DEVICE, contract.ACK), qos=1)
-        time.sleep(0.2)
-        card = Pseudonymiser(b"demo-site-key").card(bytes.fromhex("04a1b2c3d4e5f6"))
-        payload = contract.tap_payload(1, 1, card, int(time.time() * 1000))
-        t0 = time.perf_counter()
-        station.publish(contract.topic(DEVICE, contract.TAP), json.dumps(payload), qos=1)
-        ack = acks.get(timeout=5)
-        latency_ms = (time.perf_counter() - t0) * 1000
+        platform.export(m, s.gateway.registry_file, s.gateway.cards_file)
+        run = DemoRun(folder, s, m, cal, faults)
         console.print(
-            f"[bold]tap[/] {DEVICE} card {card} -> ack {ack.decode()} in {latency_ms:.1f} ms"
+            f"[bold]Pletfri demo[/] {len(m.buildings)} buildings, {len(m.rooms())} rooms, "
+            f"{cal.days[0].day:%a %d %b} to {cal.days[-1].day:%a %d %b %Y} "
+            f"({tz.key}), seed {opts.seed}\n"
+            f"  mosquitto 127.0.0.1:{stack.mosquitto.port}, influxdb {stack.influxdb.url} "
+            f"db {stack.influxdb.database}, data in {folder}"
         )
-        station.loop_stop()
-        station.disconnect()
-        gw.stop()
-        with Influx(s.influx) as influx:
-            rows = influx.query("SELECT * FROM tap")
-        table = Table(title=f"InfluxDB {s.influx.url} db {s.influx.database}: SELECT * FROM tap")
-        for col in rows[0] if rows else []:
-            table.add_column(col)
-        for row in rows:
-            table.add_row(*(str(v) for v in row.values()))
-        console.print(table)
+        clock = SimClock(_ms(cal.start))
+        gw = Gateway(s, clock=clock.now)
+        gw.start()
+        pool = Pool(s.mqtt, opts.connections, opts.rate)
+        try:
+            if not gw.connected.wait(15):
+                raise RuntimeError("the gateway did not connect to the broker within 15 s")
+            pool.subscribe(("ack", "need"))
+            pool.start()
+            fleet = Fleet(m, cal, faults, pool, opts.seed, site_key)
+            run.interrupted = _loop(run, platform, fleet, pool, gw, clock, opts, console, stop)
+            clock.ms = _ms(cal.end)
+            fleet.finish(clock.ms)
+            _wait_stored(gw, pool)
+            platform.end_of_day(cal.days[-1].day, _ms(cal.end))
+            platform.alerts(_ms(cal.end))
+        finally:
+            pool.stop()
+            gw.stop()
+        run.wall_s = time.monotonic() - started
+        run.summary = collect(run, gw.stats(), pool)
+        run.summary.print(console)
+        if serve:
+            _serve(console)
+    return run
+
+
+def _serve(console: Console) -> None:
+    console.print("[bold]servers still running[/] for Grafana or InfluxQL; Ctrl-C stops them")
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+
+
+def _loop(
+    run: DemoRun,
+    platform: Platform,
+    fleet: Fleet,
+    pool: Pool,
+    gw: Gateway,
+    clock: SimClock,
+    opts: DemoOptions,
+    console: Console,
+    stop: Callable[[], bool],
+) -> bool:
+    cal = run.calendar
+    t, end = _ms(cal.start), _ms(cal.end)
+    fleet.start(t)
+    plan_times = {
+        _ms(
+            datetime.combine(d.day, datetime.min.time(), cal.tz)
+            + timedelta(hours=PLAN_AT[0], minutes=PLAN_AT[1])
+        ): d
+        for d in cal.days
+    }
+    day_ends = {
+        _ms(datetime.combine(d.day + timedelta(days=1), datetime.min.time(), cal.tz)): d
+        for d in cal.days
+    }
+    real0, sim0 = time.monotonic(), t
+    sent_before = 0
+    with Progress(
+        TextColumn("[bold]{task.fields[clock]}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.fields[msgs]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("sim", total=(end - t) // STEP_MS, clock="", msgs="")
+        try:
+            while t < end:
+                if stop():
+                    return True
+                if t in plan_times:
+                    _wait_stored(gw, pool)
+                    _clean(run, platform, fleet, plan_times[t], t, opts.seed)
+                # The gateway must have taken the previous step before time moves on:
+                # otherwise it would judge last-seen windows by a clock far ahead of it.
+                _catch_up(gw, pool, sent_before)
+                sent_before = pool.published
+                clock.ms = t + STEP_MS
+                fleet.step(t, t + STEP_MS)
+                t += STEP_MS
+                if t in day_ends and t < end:
+                    _wait_stored(gw, pool)
+                    platform.end_of_day(day_ends[t].day, t)
+                    platform.alerts(t)
+                if opts.speed > 0:
+                    ahead = (t - sim0) / 1000 / opts.speed - (time.monotonic() - real0)
+                    if ahead > 0:
+                        time.sleep(ahead)
+                stats = gw.stats()
+                progress.update(
+                    task,
+                    advance=1,
+                    clock=f"{cal.local(t):%a %d %b %H:%M}",
+                    msgs=f"sent {pool.published:,}  stored {stats['stored']:,} points  "
+                    f"rejected {stats['rejected_total']:,}",
+                )
+        except KeyboardInterrupt:
+            console.print("[yellow]stopping: Ctrl-C[/]")
+            return True
+    return False
+
+
+def _clean(
+    run: DemoRun, platform: Platform, fleet: Fleet, day: SimDay, now_ms: int, seed: int
+) -> None:
+    if not day.school_day:
+        return
+    plans = platform.plan(run.municipality, day.day, now_ms)
+    by_building: dict[str, list[Tap]] = {}
+    for b in run.municipality.buildings:
+        taps, _ = work_day(b, plans.get(b.id, []), day.day, run.calendar.tz, seed)
+        by_building[b.id] = taps
+    extra: list[Tap] = []
+    if run.offline_station is None:
+        run.offline_station = run.faults.offline_station(by_building)
+        clone = run.faults.clone_tap(by_building, run.municipality)
+        if clone is not None:
+            run.clone = clone
+            extra.append(clone)
+    fleet.add_taps([t for taps in by_building.values() for t in taps] + extra, run.offline_station)
+
+
+def run_demo(base: Settings, opts: DemoOptions, serve: bool = False) -> DemoRun:
+    console = Console()
+    run = simulate(base, opts, console, serve=serve)
+    return run
