@@ -96,19 +96,29 @@ class Readings:
         return {r["room"]: r["time"] for r in rows if r.get("room")}
 
     def last_status(self, since_ms: int, until_ms: int) -> dict[str, dict[str, Any]]:
-        """Per device: `time` and `online` (0/1) of its newest status change."""
+        """Per device: `time`, `online` (0/1) and `reason` of its newest status point
+        (reason: status, timeout or heard, as the gateway writes them)."""
         rows = self._q(
-            'SELECT last("online") AS "online" FROM "device" '
-            f'WHERE {_span(since_ms, until_ms)} GROUP BY "device", "kind", "building"'
+            'SELECT "online", "reason" FROM "device" '
+            f'WHERE {_span(since_ms, until_ms)} AND "online" >= 0 '
+            'GROUP BY "device", "kind", "building" ORDER BY time DESC LIMIT 1'
         )
         return {r["device"]: r for r in rows}
 
     def last_seen(self, since_ms: int, until_ms: int) -> dict[str, int]:
-        """Per device: the time of its newest point of any kind."""
+        """Per device: the time it last spoke (heartbeat, occupancy, tap, `online` status).
+
+        The gateway's own offline marks (a timeout) do not count as the device speaking.
+        """
         span = _span(since_ms, until_ms)
         seen: dict[str, int] = {}
+        # A timeout mark is written once, so one of a device's two newest points is its own.
+        for r in self._q(
+            f'SELECT * FROM "device" WHERE {span} GROUP BY "device" ORDER BY time DESC LIMIT 2'
+        ):
+            if r.get("device") and r.get("reason") != "timeout":
+                seen[r["device"]] = max(seen.get(r["device"], 0), r["time"])
         for q in (
-            f'SELECT * FROM "device" WHERE {span} GROUP BY "device" ORDER BY time DESC LIMIT 1',
             f'SELECT last("period_s") FROM "occupancy" WHERE {span} GROUP BY "device"',
             f'SELECT last("seq") FROM "tap" WHERE {span} GROUP BY "device"',
         ):

@@ -39,3 +39,30 @@ def status(influx: Influx, device: str, online: bool, ts: int, building: str = "
 def heartbeat(influx: Influx, device: str, ts: int, building: str = "b001", **fields: int) -> None:
     kind = "station" if device.startswith("nfc") else "sensor"
     write(influx, "device", {"device": device, "kind": kind, "building": building}, fields, ts)
+
+
+def tap(
+    influx: Influx,
+    card: str,
+    ts: int,
+    device: str = STATION,
+    building: str = "b001",
+    room: str = "b001-r101",
+    clock_ok: bool = True,
+) -> None:
+    tags = {"building": building, "room": room, "device": device}
+    write(
+        influx, "tap", tags, {"card": card, "boot": 1, "seq": ts % 100000, "clock_ok": clock_ok}, ts
+    )
+
+
+def visit(influx: Influx, room: str, ts: int, duration_s: float, building: str = "b001") -> None:
+    fields = {"card": CARD, "duration_s": duration_s, "planned": True}
+    write(influx, "visit", {"building": building, "room": room}, fields, ts)
+
+
+def occupancy(
+    influx: Influx, ts: int, motion: int, device: str = SENSOR, clock_ok: bool = True
+) -> None:
+    tags = {"building": "b001", "room": "b001-r101", "room_type": "classroom", "device": device}
+    write(influx, "occupancy", tags, {"period_s": 900, "motion": motion, "clock_ok": clock_ok}, ts)

@@ -15,6 +15,9 @@ from pletfri.settings import (
 )
 from pletfri_fw import contract
 
+SILENT = ("not heard from since", "intet hørt siden")
+SAID_OFFLINE = ("it said offline", "den meldte offline")
+
 
 def kind_of(device: str) -> str:
     return "station" if device.startswith(contract.KIND_STATION + "-") else "sensor"
@@ -38,14 +41,18 @@ class DeviceOffline(Rule):
     def evaluate(self, ctx: Context) -> list[Finding]:
         status = ctx.readings.last_status(ctx.since_ms, ctx.now_ms)
         findings = []
-        for device, seen in sorted(ctx.last_seen.items()):
-            s = status.get(device)
+        for device in sorted(set(ctx.last_seen) | set(status)):
+            seen, s = ctx.last_seen.get(device, 0), status.get(device)
             if s is not None and s.get("online") == 0 and seen <= s["time"]:
-                if ctx.now_ms - s["time"] < self.after_ms:
+                if s.get("reason") == "timeout":
+                    # The gateway marks a silent sensor at the end of its window.
+                    since, reason = s["time"] - self.silence_ms, SILENT
+                elif ctx.now_ms - s["time"] >= self.after_ms:
+                    since, reason = s["time"], SAID_OFFLINE
+                else:
                     continue
-                since, reason = s["time"], ("it said offline", "den meldte offline")
-            elif ctx.now_ms - seen >= self.silence_ms:
-                since, reason = seen, ("not heard from since", "intet hørt siden")
+            elif seen and ctx.now_ms - seen >= self.silence_ms:
+                since, reason = seen, SILENT
             else:
                 continue
             d = ctx.devices.get(device)
