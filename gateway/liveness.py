@@ -1,7 +1,7 @@
 """Last-seen tracking for sleeping sensors, which cannot say `offline` when they die.
 
 A sensor wakes, sends, and sleeps; its Last Will fires on every sleep or never, so
-silence is the only sign of a dead one. A sensor not heard from for `timeout_ms` is
+silence is the only sign of a dead one. A sensor not heard from for longer than `timeout_ms` is
 marked offline once; when it is heard again it is marked back online. Time is always
 passed in (`now_ms`), so simulated time works as well as the wall clock.
 """
@@ -28,7 +28,7 @@ class Liveness:
         out = [
             (d, last + self.timeout_ms)
             for d, last in self._last.items()
-            if d not in self._timed_out and now_ms - last >= self.timeout_ms
+            if d not in self._timed_out and now_ms - last > self.timeout_ms
         ]
         self._timed_out.update(d for d, _ in out)
         return out

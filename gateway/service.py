@@ -68,6 +68,8 @@ class Inbound:
     # The MQTT connection it arrived on: after a reconnect an old mid means another message.
     generation: int = -1
     reply: Reply | None = None
+    # Already known to be bad before parsing (a serial line that is not a frame).
+    rejected: Rejected | None = None
 
 
 @dataclass(slots=True)
@@ -114,6 +116,7 @@ class Gateway:
         )
         self.need: dict[str, str] = {}
         self._unknown: set[str] = set()
+        self._stamps: dict[str, int] = {}
         self.inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
         self.connected = threading.Event()
         self._stopping = threading.Event()
@@ -219,9 +222,15 @@ class Gateway:
         self.influx.close()
         log.info("gateway stopped: %s", self.counters.summary())
 
-    def feed(self, topic: str, payload: bytes, reply: Reply | None = None) -> None:
+    def feed(
+        self,
+        topic: str,
+        payload: bytes,
+        reply: Reply | None = None,
+        rejected: Rejected | None = None,
+    ) -> None:
         """Put a message through the pipeline from elsewhere than the broker (serial)."""
-        self.inbox.put(Inbound(topic, payload, reply=reply))
+        self.inbox.put(Inbound(topic, payload, reply=reply, rejected=rejected))
 
     def stats(self) -> dict[str, Any]:
         snap = self.counters.snapshot()
@@ -233,7 +242,8 @@ class Gateway:
 
     def _commit_loop(self) -> None:
         g = self.settings.gateway
-        next_refresh = next_stats = time.monotonic()
+        next_refresh = time.monotonic()
+        next_stats = next_refresh + g.stats_interval_s
         while True:
             try:
                 batch = [self.inbox.get(timeout=0.1)]
@@ -320,6 +330,14 @@ class Gateway:
                 self._remember_need(parts[0], item.payload)
             return
         self.counters.received += 1
+        if parts is not None and self.registry.device(parts[0]) is not None:
+            # Undated points are stamped with the receive time: give each message of a
+            # device its own millisecond, so two of them never overwrite each other.
+            now = max(now, self._stamps.get(parts[0], 0) + 1)
+            self._stamps[parts[0]] = now
+        if item.rejected is not None:
+            self._reject(item, item.rejected, now, group)
+            return
         try:
             msg = parse(item.topic, item.payload, now)
             self._accept(msg, item, now, group)
