@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from backend.alerts import digest
+from backend.alerts import digest, points
+from backend.alerts.acknowledge import acknowledge
 from backend.alerts.channels import Channel
 from backend.alerts.channels.email import EmailChannel
 from backend.alerts.channels.mqtt import MqttChannel
@@ -26,21 +27,17 @@ from backend.alerts.channels.webhook import WebhookChannel
 from backend.alerts.hours import quiet_until
 from backend.alerts.model import Alert, Evaluation, Finding, iso, raised, to_ms
 from backend.alerts.outbox import DeliveryReport, Outbox
-from backend.alerts.points import alert_line
 from backend.alerts.readings import Readings
-from backend.alerts.rules import Context, Rule, all_rules
+from backend.alerts.rules import all_rules
+from backend.alerts.rules.base import Context, Rule
 from backend.alerts.sources import Leader, Sources
 from backend.alerts.store import AlertStore
 from backend.alerts.texts import render
-from pletfri.influx import Influx, InfluxError
+from pletfri.influx import Influx
 from pletfri.settings import Settings
 from pletfri_fw import contract
 
 log = logging.getLogger(__name__)
-
-
-class AlertStateError(Exception):
-    """An action that does not fit the alert's state (e.g. acknowledging a resolved one)."""
 
 
 def default_channels(settings: Settings) -> dict[str, Channel]:
@@ -210,39 +207,13 @@ class AlertEngine:
         }
 
     def write_points(self) -> int:
-        """Write the points of changed alerts; on failure they wait for the next call."""
-        dirty = self.store.dirty()
-        if not dirty:
-            return 0
-        try:
-            self.influx.write([alert_line(a, self.tz) for a in dirty])
-        except InfluxError as e:
-            log.warning("alert points wait for InfluxDB (%d): %s", len(dirty), e)
-            return 0
-        with self.store.transaction():
-            self.store.mark_clean(dirty)
-        return len(dirty)
+        return points.flush(self.store, self.influx, self.tz)
 
     # Acknowledgement, digests, delivery
 
     def acknowledge(self, alert_id: int, by: str, now: datetime | int, note: str = "") -> Alert:
-        """A person takes the alert: no escalation; an event alert is closed by this."""
-        now_ms = to_ms(now)
-        alert = self.store.get(alert_id)
-        if alert.resolved_ms is not None:
-            raise AlertStateError(
-                f"alert {alert_id} was already resolved at {iso(alert.resolved_ms)}; "
-                "there is nothing to acknowledge"
-            )
-        if alert.acked_ms is not None:
-            return alert
-        rule = self.rules.get(alert.rule)
-        with self.store.transaction():
-            values: dict[str, Any] = {"acked_ms": now_ms, "acked_by": by, "ack_note": note or None}
-            if rule is None or rule.event:
-                values["resolved_ms"] = now_ms
-            alert = self.store.update(alert_id, now_ms, **values)
-            self.store.cancel_pending(alert_id)
+        """A person takes the alert (see acknowledge.py)."""
+        alert = acknowledge(self.store, alert_id, by, to_ms(now), note)
         self.write_points()
         return alert
 

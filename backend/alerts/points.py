@@ -7,12 +7,16 @@ points counts alerts.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from backend.alerts.model import Alert
+from backend.alerts.store import AlertStore
 from backend.alerts.texts import render
-from pletfri.influx import line
+from pletfri.influx import Influx, InfluxError, line
+
+log = logging.getLogger(__name__)
 
 
 def alert_line(alert: Alert, tz: ZoneInfo) -> str:
@@ -33,3 +37,18 @@ def alert_line(alert: Alert, tz: ZoneInfo) -> str:
         fields["resolved_ms"] = alert.resolved_ms
     tags = {"building": alert.building, "kind": alert.rule, "severity": alert.severity}
     return line("alert", tags, fields, alert.opened_ms)
+
+
+def flush(store: AlertStore, influx: Influx, tz: ZoneInfo) -> int:
+    """Write the points of changed alerts; on failure they wait for the next call."""
+    dirty = store.dirty()
+    if not dirty:
+        return 0
+    try:
+        influx.write([alert_line(a, tz) for a in dirty])
+    except InfluxError as e:
+        log.warning("%d alert points wait for InfluxDB: %s", len(dirty), e)
+        return 0
+    with store.transaction():
+        store.mark_clean(dirty)
+    return len(dirty)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from backend.alerts.engine import AlertEngine, AlertStateError
+from backend.alerts.acknowledge import AlertStateError
+from backend.alerts.engine import AlertEngine
 from backend.alerts.store import AlertNotFound
 from pletfri.influx import Influx
 

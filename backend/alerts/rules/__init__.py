@@ -7,86 +7,35 @@ rule's `cleared` says the event turned out fine, e.g. a late visit arrived).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
-from functools import cached_property
-from zoneinfo import ZoneInfo
-
-from backend.alerts.model import Alert, Finding
-from backend.alerts.readings import Readings, Tap, Visit
-from backend.alerts.sources import Device, Room, Sources
+from backend.alerts.rules.base import Rule
+from backend.alerts.rules.cards import CardTravel, UnknownCard
+from backend.alerts.rules.cleaning import MissedCleaning, OverdueRoom, ShortVisit
+from backend.alerts.rules.devices import Battery, Clock, DeviceOffline, Queue, SilentSensor
 from pletfri.settings import Settings
 
-
-@dataclass
-class Context:
-    """One evaluation's view: `now`, settings, sources and readings, with shared reads cached."""
-
-    now_ms: int
-    settings: Settings
-    sources: Sources
-    readings: Readings
-    tz: ZoneInfo
-
-    @property
-    def since_ms(self) -> int:
-        return self.now_ms - self.settings.alerts.lookback_h * 3_600_000
-
-    def day(self, ms: int) -> date:
-        return datetime.fromtimestamp(ms / 1000, self.tz).date()
-
-    @cached_property
-    def rooms(self) -> dict[str, Room]:
-        return self.sources.rooms()
-
-    @cached_property
-    def devices(self) -> dict[str, Device]:
-        return self.sources.devices()
-
-    @cached_property
-    def taps(self) -> list[Tap]:
-        return self.readings.taps(self.since_ms, self.now_ms)
-
-    @cached_property
-    def visits(self) -> list[Visit]:
-        return self.readings.visits(self.since_ms, self.now_ms)
-
-    @cached_property
-    def last_seen(self) -> dict[str, int]:
-        return self.readings.last_seen(self.since_ms, self.now_ms)
-
-    def room_of(self, device: str) -> str:
-        d = self.devices.get(device)
-        return d.room if d else ""
-
-
-class Rule:
-    name: str = ""
-    event: bool = False
-
-    def evaluate(self, ctx: Context) -> list[Finding]:
-        raise NotImplementedError
-
-    def cleared(self, alert: Alert, ctx: Context) -> bool:
-        """Called for an open alert whose subject the rule no longer finds."""
-        return not self.event
+RULES: tuple[type[Rule], ...] = (
+    MissedCleaning,
+    OverdueRoom,
+    ShortVisit,
+    DeviceOffline,
+    Battery,
+    Queue,
+    Clock,
+    SilentSensor,
+    UnknownCard,
+    CardTravel,
+)
+# Alerts of these rules are closed by their acknowledgement.
+EVENT_RULES = frozenset(r.name for r in RULES if r.event)
 
 
 def all_rules(settings: Settings) -> list[Rule]:
-    """The enabled rules, in a fixed order."""
-    from backend.alerts.rules import cards, cleaning, devices
-
+    """The enabled rules, in a fixed order, each with its settings."""
     a = settings.alerts
-    candidates: list[tuple[bool, Rule]] = [
-        (a.missed_cleaning.enabled, cleaning.MissedCleaning(a.missed_cleaning)),
-        (a.overdue_room.enabled, cleaning.OverdueRoom(a.overdue_room)),
-        (a.short_visit.enabled, cleaning.ShortVisit(a.short_visit)),
-        (a.device_offline.enabled, devices.DeviceOffline(a.device_offline, settings.gateway)),
-        (a.battery.enabled, devices.Battery(a.battery)),
-        (a.queue.enabled, devices.Queue(a.queue)),
-        (a.clock.enabled, devices.Clock(a.clock)),
-        (a.silent_sensor.enabled, devices.SilentSensor(a.silent_sensor)),
-        (a.unknown_card.enabled, cards.UnknownCard(a.unknown_card)),
-        (a.card_travel.enabled, cards.CardTravel(a.card_travel)),
-    ]
-    return [rule for enabled, rule in candidates if enabled]
+    made: list[Rule] = []
+    for cls in RULES:
+        cfg = getattr(a, cls.name)
+        if not cfg.enabled:
+            continue
+        made.append(cls(cfg, settings.gateway) if cls is DeviceOffline else cls(cfg))
+    return made

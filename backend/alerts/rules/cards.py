@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from backend.alerts.model import Alert, Finding
 from backend.alerts.readings import Tap
-from backend.alerts.rules import Context, Rule
+from backend.alerts.rules.base import Context, Rule
 from pletfri.settings import AlertRule, CardTravelRule
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from backend.alerts.model import Alert, Finding
-from backend.alerts.rules import Context, Rule
+from backend.alerts.rules.base import Context, Rule
 from pletfri.settings import MissedCleaningRule, OverdueRoomRule, ShortVisitRule
 
 

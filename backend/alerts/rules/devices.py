@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from backend.alerts.hours import last_use_window
 from backend.alerts.model import Alert, Finding
-from backend.alerts.rules import Context, Rule
+from backend.alerts.rules.base import Context, Rule
 from pletfri.settings import (
     BatteryRule,
     ClockRule,
