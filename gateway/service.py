@@ -175,6 +175,7 @@ class Gateway:
                 log.error("broker refused a subscription: %s", rc)
         # Ready only once the broker has the subscription: earlier publishes would be missed.
         self.connected.set()
+        log.info("subscribed; ready")
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
         self.connected.clear()

@@ -118,3 +118,28 @@ def own_settings(stack: Stack, tmp: Path, db: str, **gateway: Any) -> Settings:
 def occupancy(boot: int, seq: int, motion: int, ts: int | None = None) -> dict[str, Any]:
     rec = contract.period_record(900, motion=motion, ts=ts)
     return contract.occupancy_payload(boot, seq, [rec], ts=ts)
+
+
+def stream(fleet: Fleet, start: int, n: int, rate: float = 2000.0) -> None:
+    """Undated one-period occupancy messages, seq start..start+n-1, paced at `rate`/s.
+
+    Undated points are stamped on receipt, so a message stored twice would show up as
+    two points: counting them checks "exactly once".
+    """
+    t0 = time.monotonic()
+    for i in range(start, start + n):
+        fleet.send(
+            contract.topic(SENSORS[i % len(SENSORS)], contract.OCCUPANCY), occupancy(1, i, i % 7)
+        )
+        ahead = (i - start + 1) / rate - (time.monotonic() - t0)
+        if ahead > 0.005:
+            time.sleep(ahead)
+
+
+def check_stream(influx: Influx, n: int, timeout: float = 60.0) -> None:
+    """All n messages of `stream(..., 0, n)` are in InfluxDB, each exactly once."""
+    wait_for(lambda: count(influx, "occupancy", "motion") >= n, timeout, f"{n} occupancy points")
+    time.sleep(0.5)  # a double would arrive after the last original
+    assert count(influx, "occupancy", "motion") == n
+    rows = influx.query('SELECT sum("motion") FROM occupancy')
+    assert rows[0]["sum"] == sum(i % 7 for i in range(n))
