@@ -1,0 +1,123 @@
+"""The backend's SQLite database: the registry, stored plans and API tokens, with migrations.
+
+Each migration runs once, in order, inside a transaction; ``PRAGMA user_version`` records how
+many have run, so a database made by an older version is brought up to date when opened.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+MIGRATIONS: list[str] = [
+    # 1: the registry.
+    """
+    CREATE TABLE buildings (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        address TEXT NOT NULL DEFAULT '',
+        kind TEXT NOT NULL CHECK (kind IN ('school', 'daycare', 'townhall', 'other')),
+        training_track INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE rooms (
+        id TEXT PRIMARY KEY,
+        building TEXT NOT NULL REFERENCES buildings(id) ON DELETE CASCADE,
+        name TEXT NOT NULL DEFAULT '',
+        type TEXT NOT NULL,
+        area_m2 REAL NOT NULL CHECK (area_m2 > 0),
+        floor INTEGER NOT NULL DEFAULT 0,
+        zone TEXT NOT NULL DEFAULT '',
+        quality_level INTEGER NOT NULL DEFAULT 3 CHECK (quality_level BETWEEN 0 AND 5)
+    );
+    CREATE INDEX rooms_building ON rooms(building);
+    CREATE TABLE devices (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('station', 'sensor')),
+        room TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+        installed TEXT
+    );
+    CREATE INDEX devices_room ON devices(room);
+    CREATE TABLE people (
+        id TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('cleaner', 'trainee', 'buddy', 'service_leader')),
+        team TEXT NOT NULL DEFAULT '',
+        building TEXT REFERENCES buildings(id) ON DELETE SET NULL,
+        buddy TEXT REFERENCES people(id) ON DELETE SET NULL,
+        name TEXT NOT NULL DEFAULT '',
+        email TEXT,
+        language TEXT NOT NULL DEFAULT 'da' CHECK (language IN ('da', 'en')),
+        webhook TEXT,
+        quiet_hours TEXT
+    );
+    CREATE TABLE cards (
+        card TEXT PRIMARY KEY,
+        person TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE
+    );
+    CREATE INDEX cards_person ON cards(person);
+    CREATE TABLE leaders (
+        building TEXT NOT NULL REFERENCES buildings(id) ON DELETE CASCADE,
+        person TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        PRIMARY KEY (building, person)
+    );
+    """,
+    # 2: plans as made, so verification compares against what was planned at the time.
+    """
+    CREATE TABLE plans (
+        day TEXT NOT NULL,
+        shift TEXT NOT NULL,
+        building TEXT NOT NULL,
+        room TEXT NOT NULL,
+        due INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        score REAL NOT NULL,
+        since_ms INTEGER,
+        minutes REAL NOT NULL,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER NOT NULL,
+        made_ms INTEGER NOT NULL,
+        PRIMARY KEY (day, shift, room)
+    );
+    CREATE INDEX plans_building_day ON plans(building, day);
+    CREATE INDEX plans_end ON plans(end_ms);
+    """,
+    # 3: API tokens, stored as SHA-256 digests only.
+    """
+    CREATE TABLE tokens (
+        digest TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('service_leader', 'facility', 'admin')),
+        label TEXT NOT NULL DEFAULT '',
+        created_ms INTEGER NOT NULL
+    );
+    """,
+]
+
+
+class SchemaError(Exception):
+    pass
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) the database at `path` and bring its schema up to date."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA journal_mode = WAL")
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise SchemaError(
+            f"{path} has schema version {version}, newer than this Pletfri ({len(MIGRATIONS)}); "
+            "upgrade Pletfri or use another backend.database_file"
+        )
+    for number, sql in enumerate(MIGRATIONS[version:], start=version + 1):
+        db.execute("BEGIN")
+        try:
+            for statement in sql.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {number}")
+            db.execute("COMMIT")
+        except sqlite3.Error:
+            db.execute("ROLLBACK")
+            raise
+    return db
