@@ -99,7 +99,7 @@ class SchemaError(Exception):
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating if needed) the database at `path` and bring its schema up to date."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
     db.row_factory = sqlite3.Row
     db.execute("PRAGMA foreign_keys = ON")
     db.execute("PRAGMA journal_mode = WAL")
