@@ -82,6 +82,24 @@ class BackendSettings(Section):
     timezone: str = "Europe/Copenhagen"
     # Person-level visit data older than this is deleted; aggregates are kept.
     retention_days: int = Field(90, ge=1)
+    # Overrides of the room types' defaults (backend/roomtypes.py), TOML or YAML.
+    room_types_file: Path | None = None
+    # The need score at which a room is due (a day of ordinary use scores about 1).
+    need_threshold: float = Field(1.0, gt=0)
+    # Shifts by name, local time; each room type says in which shifts it is cleaned.
+    shifts: dict[str, str] = {"midday": "11:00-13:00", "afternoon": "15:00-21:00"}
+    # An arrival tap without a leaving tap within this long closes as an incomplete visit.
+    visit_timeout_min: int = Field(240, ge=5)
+    # A second tap of the same card at the same room within this is a double tap, ignored.
+    double_tap_s: int = Field(60, ge=0)
+    # Trainee and buddy arriving at one room within this long make one buddy visit.
+    buddy_window_min: int = Field(10, ge=0)
+    # A visit shorter than this share of the room's estimated minutes is "too short".
+    short_fraction: float = Field(0.4, gt=0, le=1)
+    # How far back the planner looks for a room's last verified cleaning.
+    lookback_days: int = Field(14, ge=1)
+    # `pletfri backend run`: how often visits are paired and the need topics refreshed.
+    interval_s: int = Field(300, ge=5)
 
 
 Severity = Literal["info", "warning", "critical"]
