@@ -8,10 +8,11 @@ Each run starts fresh in run/demo/: figures from two runs mixed together would b
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -20,21 +21,36 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from gateway.service import Gateway
+from backend.alerts.sources import PlannedCleaning
 from pletfri.services import running_stack
 from pletfri.settings import Settings, load_settings
+from sim.alerting import Alerting
 from sim.calendar import Calendar, SimDay, school_week
-from sim.cleaning import Tap, work_day
+from sim.cleaning import (
+    DEFAULT_SHIFT_START,
+    SHIFT_START,
+    BehaviourConfig,
+    PlannedRoom,
+    Tap,
+    work_day,
+)
 from sim.faults import Faults, plant
 from sim.fleet import Fleet
 from sim.link import Pool
 from sim.platform import Platform
+from sim.processes import GatewayProcess
 from sim.summary import Summary, collect
 from sim.world import Municipality
 
 log = logging.getLogger(__name__)
 
 STEP_MS = 900_000
+# Rules that judge visits and need, which the backend's pairing and planner provide.
+VISIT_RULES = ("missed_cleaning", "short_visit", "overdue_room")
+# Alerts are evaluated every hour while cleaners work, every six hours otherwise, over the
+# last eight hours (ALERT_LOOKBACK_H): each evaluation reads every device's recent data.
+ALERT_BUSY_HOURS = range(14, 24)
+ALERT_LOOKBACK_H = 8
 # The plan for the evening shift is made from the day's use, just before the first shift.
 PLAN_AT = (14, 30)
 
@@ -65,24 +81,23 @@ class DemoRun:
     clone: Tap | None = None
     interrupted: bool = False
     wall_s: float = 0.0
-    notes: list[str] = field(default_factory=list)
+    # Wall seconds spent per phase, to show where a run's time goes (logged at DEBUG).
+    phases: dict[str, float] = field(default_factory=dict)
 
-
-class SimClock:
-    """Simulated time for the gateway, which stamps undated events and times out sensors."""
-
-    def __init__(self, ms: int) -> None:
-        self.ms = ms
-
-    def now(self) -> int:
-        return self.ms
+    @contextlib.contextmanager
+    def timed(self, phase: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[phase] = self.phases.get(phase, 0.0) + time.perf_counter() - t0
 
 
 def _ms(dt: datetime) -> int:
     return int(dt.timestamp() * 1000)
 
 
-def _catch_up(gw: Gateway, pool: Pool, sent: int, timeout: float = 60.0) -> None:
+def _catch_up(gw: GatewayProcess, pool: Pool, sent: int, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while gw.stats()["received"] < sent:
         if time.monotonic() > deadline:
@@ -94,7 +109,7 @@ def _catch_up(gw: Gateway, pool: Pool, sent: int, timeout: float = 60.0) -> None
         time.sleep(0.002)
 
 
-def _wait_stored(gw: Gateway, pool: Pool, timeout: float = 120.0) -> None:
+def _wait_stored(gw: GatewayProcess, pool: Pool, timeout: float = 120.0) -> None:
     """Wait until the gateway has stored everything the broker took from the fleet."""
     pool.flush(timeout)
     deadline = time.monotonic() + timeout
@@ -135,9 +150,18 @@ def simulate(
                 "cards_file": folder / "registry" / "cards.csv",
                 "state_dir": folder / "gateway",
                 "client_id": "pletfri-demo-gateway",
+                # Backend steps wait for the data they read: a short write interval keeps
+                # those waits short; under load batches fill by size anyway.
+                "batch_interval_s": 0.2,
             },
             backend={"database_file": folder / "backend" / "registry.sqlite"},
             run={"dir": folder},
+            # No mail server or webhook here: alerts go out on MQTT and into InfluxDB.
+            alerts={
+                "channels": ["mqtt"],
+                "lookback_h": ALERT_LOOKBACK_H,
+                **{rule: {"enabled": False} for rule in VISIT_RULES},
+            },
         )
         platform.export(m, s.gateway.registry_file, s.gateway.cards_file)
         run = DemoRun(folder, s, m, cal, faults)
@@ -148,28 +172,31 @@ def simulate(
             f"  mosquitto 127.0.0.1:{stack.mosquitto.port}, influxdb {stack.influxdb.url} "
             f"db {stack.influxdb.database}, data in {folder}"
         )
-        clock = SimClock(_ms(cal.start))
-        gw = Gateway(s, clock=clock.now)
+        gw = GatewayProcess(s, _ms(cal.start))
         gw.start()
         pool = Pool(s.mqtt, opts.connections, opts.rate)
+        alerting = Alerting(s, m, site_key)
         try:
-            if not gw.connected.wait(15):
-                raise RuntimeError("the gateway did not connect to the broker within 15 s")
             pool.subscribe(("ack", "need"))
             pool.start()
             fleet = Fleet(m, cal, faults, pool, opts.seed, site_key)
-            run.interrupted = _loop(run, platform, fleet, pool, gw, clock, opts, console, stop)
-            clock.ms = _ms(cal.end)
-            fleet.finish(clock.ms)
+            run.interrupted = _loop(run, platform, alerting, fleet, pool, gw, opts, console, stop)
+            if not run.interrupted:
+                gw.set_clock(_ms(cal.end))
+                fleet.finish(_ms(cal.end))
             _wait_stored(gw, pool)
-            platform.end_of_day(cal.days[-1].day, _ms(cal.end))
-            platform.alerts(_ms(cal.end))
+            if not run.interrupted:
+                platform.end_of_day(cal.days[-1].day, _ms(cal.end))
+                alerting.tick(_ms(cal.end))
         finally:
+            alerting.close()
             pool.stop()
-            gw.stop()
+            final = gw.stop()
         run.wall_s = time.monotonic() - started
-        run.summary = collect(run, gw.stats(), pool)
+        run.summary = collect(run, final, pool)
         run.summary.print(console)
+        console.print(f"wall seconds by phase: {run.phases}")
+        log.debug("wall seconds by phase: %s", {k: round(v, 1) for k, v in run.phases.items()})
         if serve:
             _serve(console)
     return run
@@ -187,10 +214,10 @@ def _serve(console: Console) -> None:
 def _loop(
     run: DemoRun,
     platform: Platform,
+    alerting: Alerting,
     fleet: Fleet,
     pool: Pool,
-    gw: Gateway,
-    clock: SimClock,
+    gw: GatewayProcess,
     opts: DemoOptions,
     console: Console,
     stop: Callable[[], bool],
@@ -227,18 +254,24 @@ def _loop(
                     return True
                 if t in plan_times:
                     _wait_stored(gw, pool)
-                    _clean(run, platform, fleet, plan_times[t], t, opts.seed)
+                    _clean(run, platform, alerting, fleet, plan_times[t], t, opts.seed)
                 # The gateway must have taken the previous step before time moves on:
                 # otherwise it would judge last-seen windows by a clock far ahead of it.
-                _catch_up(gw, pool, sent_before)
+                with run.timed("wait for gateway"):
+                    _catch_up(gw, pool, sent_before)
                 sent_before = pool.published
-                clock.ms = t + STEP_MS
-                fleet.step(t, t + STEP_MS)
+                gw.set_clock(t + STEP_MS)
+                with run.timed("fleet"):
+                    fleet.step(t, t + STEP_MS)
                 t += STEP_MS
                 if t in day_ends and t < end:
                     _wait_stored(gw, pool)
                     platform.end_of_day(day_ends[t].day, t)
-                    platform.alerts(t)
+                if t < end and _alerts_due(cal.local(t)):
+                    with run.timed("wait for storage"):
+                        _wait_stored(gw, pool)
+                    with run.timed("alerts"):
+                        alerting.tick(t)
                 if opts.speed > 0:
                     ahead = (t - sim0) / 1000 / opts.speed - (time.monotonic() - real0)
                     if ahead > 0:
@@ -257,12 +290,24 @@ def _loop(
     return False
 
 
+def _alerts_due(local: datetime) -> bool:
+    step = 60 if local.hour in ALERT_BUSY_HOURS else 360
+    return (local.hour * 60 + local.minute) % step == 0
+
+
 def _clean(
-    run: DemoRun, platform: Platform, fleet: Fleet, day: SimDay, now_ms: int, seed: int
+    run: DemoRun,
+    platform: Platform,
+    alerting: Alerting,
+    fleet: Fleet,
+    day: SimDay,
+    now_ms: int,
+    seed: int,
 ) -> None:
     if not day.school_day:
         return
     plans = platform.plan(run.municipality, day.day, now_ms)
+    alerting.add_plan(_planned(run, plans, day))
     by_building: dict[str, list[Tap]] = {}
     for b in run.municipality.buildings:
         taps, _ = work_day(b, plans.get(b.id, []), day.day, run.calendar.tz, seed)
@@ -275,6 +320,22 @@ def _clean(
             run.clone = clone
             extra.append(clone)
     fleet.add_taps([t for taps in by_building.values() for t in taps] + extra, run.offline_station)
+
+
+def _planned(
+    run: DemoRun, plans: dict[str, list[PlannedRoom]], day: SimDay
+) -> list[PlannedCleaning]:
+    out = []
+    for b in run.municipality.buildings:
+        start = datetime.combine(
+            day.day, SHIFT_START.get(b.kind, DEFAULT_SHIFT_START), run.calendar.tz
+        )
+        end = start + timedelta(minutes=BehaviourConfig().shift_minutes)
+        out += [
+            PlannedCleaning(b.id, p.room.id, "evening", _ms(start), _ms(end))
+            for p in plans.get(b.id, [])
+        ]
+    return out
 
 
 def run_demo(base: Settings, opts: DemoOptions, serve: bool = False) -> DemoRun:

@@ -105,7 +105,8 @@ def plant(m: Municipality, cal: Calendar, seed: int) -> Faults:
         flat_battery=flat,
         battery_from_ms=ms(midnight),
         offline_building=shift_b.id,
-        offline_from_ms=ms(shift),
-        offline_to_ms=ms(shift + timedelta(hours=1)),
+        # From ten past the shift's start, so the offline hour spans an alert evaluation.
+        offline_from_ms=ms(shift + timedelta(minutes=10)),
+        offline_to_ms=ms(shift + timedelta(minutes=70)),
         clone_building=clone_b.id,
     )

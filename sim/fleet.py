@@ -27,7 +27,8 @@ class FleetConfig:
     period_s: int = 900
     wake_s: int = 3600
     sensor_heartbeat_s: int = 6 * 3600
-    station_heartbeat_s: int = 4 * 3600
+    # Within the gateway's last-seen window (2 h), or a silent station counts as offline.
+    station_heartbeat_s: int = 3600
 
 
 def _offset(device: str, every_s: int, period_s: int) -> int:

@@ -1,68 +1,91 @@
-"""The gateway as a child process, as it runs in production: its own interpreter and core."""
+"""The real gateway in a child process of its own, on the demo's simulated clock.
+
+In the demo's process it would share one interpreter lock with the fleet; in its own
+process it gets its own core, as in production. The parent moves the shared clock (the
+gateway stamps undated events and times out silent sensors by it) and asks for the
+gateway's counters over a pipe.
+"""
 
 from __future__ import annotations
 
-import json
-import os
+import logging
+import multiprocessing as mp
 import signal
-import subprocess
-import sys
-from pathlib import Path
+from multiprocessing.connection import Connection
+from multiprocessing.sharedctypes import Synchronized
 from typing import Any
 
 from pletfri.settings import Settings
 
 
-def settings_env(s: Settings) -> dict[str, str]:
-    """The settings as PLETFRI_* variables, so a child process sees exactly these."""
-    env: dict[str, str] = {}
+def _child(settings: Settings, clock: Synchronized, conn: Connection, log_level: str) -> None:
+    from gateway.service import Gateway
+    from pletfri import logs
 
-    def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                walk(f"{prefix}__{k.upper()}" if prefix else k.upper(), v)
-        elif isinstance(value, list):
-            env[f"PLETFRI_{prefix}"] = json.dumps(value)
-        elif value is not None:
-            env[f"PLETFRI_{prefix}"] = str(value)
-
-    walk("", s.model_dump(mode="json"))
-    return env
+    # Ctrl-C reaches the whole process group: the parent decides when the gateway stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logs.setup(log_level)
+    logging.getLogger("gateway").setLevel(logging.WARNING)
+    gw = Gateway(settings, clock=lambda: clock.value)
+    gw.start()
+    ready = False
+    while True:
+        if not ready and gw.connected.is_set():
+            conn.send(("ready", None))
+            ready = True
+        if not conn.poll(0.02):
+            continue
+        cmd = conn.recv()
+        if cmd == "stats":
+            conn.send(("stats", gw.stats()))
+        elif cmd == "stop":
+            gw.stop()
+            conn.send(("stopped", gw.stats()))
+            return
 
 
 class GatewayProcess:
-    def __init__(self, settings: Settings, log_file: Path) -> None:
-        self.settings = settings
-        self.log_file = log_file
-        self.proc: subprocess.Popen[bytes] | None = None
+    def __init__(self, settings: Settings, start_ms: int) -> None:
+        ctx = mp.get_context("spawn")
+        self.clock = ctx.Value("q", start_ms, lock=False)
+        self._conn, child_conn = ctx.Pipe()
+        level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+        self.proc = ctx.Process(
+            target=_child,
+            args=(settings, self.clock, child_conn, level),
+            name="pletfri-gateway",
+            daemon=True,
+        )
+        self._last: dict[str, Any] = {}
 
-    def start(self) -> None:
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PLETFRI_")}
-        env.update(settings_env(self.settings))
-        pletfri = Path(sys.executable).with_name("pletfri")
-        with self.log_file.open("ab") as out:
-            # Its own session: Ctrl-C reaches the demo, which then stops the gateway in order.
-            self.proc = subprocess.Popen(
-                [str(pletfri), "gateway", "run"],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+    def start(self, timeout: float = 30.0) -> None:
+        self.proc.start()
+        try:
+            if self._conn.poll(timeout):
+                self._conn.recv()
+                return
+        except EOFError:
+            pass
+        self.stop()
+        raise RuntimeError(
+            f"the gateway did not subscribe within {timeout:.0f} s; see its log lines above"
+        )
 
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+    def set_clock(self, ms: int) -> None:
+        self.clock.value = ms
 
-    def stop(self, timeout: float = 30.0) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
+    def stats(self) -> dict[str, Any]:
+        if self.proc.is_alive():
+            self._conn.send("stats")
+            self._last = self._conn.recv()[1]
+        return self._last
+
+    def stop(self, timeout: float = 60.0) -> dict[str, Any]:
+        if self.proc.is_alive():
+            self._conn.send("stop")
+            if self._conn.poll(timeout):
+                self._last = self._conn.recv()[1]
+            self.proc.join(5)
+        if self.proc.is_alive():
+            self.proc.kill()
+        return self._last

@@ -84,7 +84,14 @@ _FRIDAY_END = _hm("14:00")
 
 @dataclass(frozen=True, slots=True)
 class UsageConfig:
-    empty_share: float = 0.08  # rooms that stand empty all week
+    # Rooms that stand empty all week, by type: a spare meeting room more often than a classroom.
+    empty_share: tuple[tuple[str, float], ...] = (
+        ("classroom", 0.01),
+        ("office", 0.03),
+        ("meeting", 0.06),
+        ("gym", 0.1),
+    )
+    empty_default: float = 0.08
     toilet_factor: float = 2.0  # toilets take a beating
     false_trigger_p: float = 0.004  # per period, in an empty room
     spread: float = 0.5  # sigma of the log-normal use factor per room
@@ -121,7 +128,8 @@ class RoomUsage:
         self.kind = kind
         self.config = config
         self.rng = random.Random(f"{seed}:usage:{room.id}")
-        self.empty = self.rng.random() < config.empty_share
+        share = dict(config.empty_share).get(room.type, config.empty_default)
+        self.empty = self.rng.random() < share
         factor = self.rng.lognormvariate(0.0, config.spread)
         if room.type == "toilet":
             factor *= config.toilet_factor

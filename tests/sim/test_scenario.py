@@ -73,9 +73,9 @@ def test_usage_is_seeded_and_rooms_differ() -> None:
     assert _week_of_motion(room, "school", 1) == _week_of_motion(room, "school", 1)
     assert _week_of_motion(room, "school", 1) != _week_of_motion(room, "school", 2)
     classrooms = [
-        sum(_week_of_motion(Room(f"c{i}", "b", "classroom", 50), "school", 7)) for i in range(200)
+        sum(_week_of_motion(Room(f"c{i}", "b", "kitchen", 50), "school", 7)) for i in range(200)
     ]
-    # About one room in twelve stands empty all day (a false PIR trigger aside).
+    # About one kitchen in twelve stands empty all day (a false PIR trigger aside).
     assert 5 <= sum(1 for c in classrooms if c <= 2) <= 35
 
 

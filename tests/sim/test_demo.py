@@ -1,0 +1,88 @@
+"""A small demo run end to end: its summary is true of the stored data, every fault is seen.
+
+One simulated day for four buildings on fresh servers; afterwards the servers are started
+again on the run's data folder (as `pletfri services run --run-dir` would) and the summary's
+figures are checked with InfluxQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from pletfri.influx import Influx
+from pletfri.services import running_stack
+from pletfri.settings import load_settings
+from pletfri_fw.pseudonym import Pseudonymiser
+from sim.demo import DemoOptions, DemoRun, simulate
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    base = load_settings(run={"dir": tmp_path_factory.mktemp("demo")})
+    return simulate(base, DemoOptions(buildings=4, days=1, seed=7, today=date(2026, 11, 28)))
+
+
+@pytest.fixture(scope="module")
+def influx(run: DemoRun) -> Iterator[Influx]:
+    with running_stack(run.folder / "servers") as stack:
+        s = load_settings(**stack.settings_overrides())
+        with Influx(s.influx) as client:
+            yield client
+
+
+def _count(influx: Influx, q: str) -> int:
+    rows = influx.query(q)
+    return int(rows[0]["count"]) if rows else 0
+
+
+@pytest.mark.slow
+def test_nothing_lost_nothing_rejected(run: DemoRun) -> None:
+    s = run.summary
+    assert s is not None and not s.interrupted
+    assert s.sent == s.received == s.accepted > 1000
+    assert s.rejected == {} and s.duplicates == 0
+    assert Path(s.folder, "summary.json").exists()
+
+
+@pytest.mark.slow
+def test_summary_figures_match_influxql(run: DemoRun, influx: Influx) -> None:
+    s = run.summary
+    assert s is not None
+    assert s.points["tap"] == _count(influx, 'SELECT count("card") FROM "tap"') > 20
+    assert s.points["occupancy"] == _count(influx, 'SELECT count("period_s") FROM "occupancy"')
+    # Four 15-minute periods an hour from every sensor; the dead one sent those up to its
+    # last wake before 09:00 (the periods since then died with it).
+    live = (sum(1 for r in run.municipality.rooms() if r.sensor) - 1) * 96
+    assert live + 32 <= s.points["occupancy"] <= live + 35
+    alerts = {
+        r["kind"]: int(r["count"])
+        for r in influx.query('SELECT count("text") FROM "alert" GROUP BY "kind"')
+    }
+    assert s.alerts == alerts
+    # Every device point is a gateway write the gateway counted as stored.
+    total = sum(
+        _count(influx, f'SELECT count("{f}") FROM "{m}"')
+        for m, f in (("tap", "card"), ("occupancy", "period_s"), ("device", "online"))
+    )
+    assert total <= s.points_stored
+
+
+def _subjects(influx: Influx, kind: str) -> set[str]:
+    rows = influx.query(f'SELECT "subject" FROM "alert" WHERE "kind" = \'{kind}\'')
+    return {r["subject"] for r in rows}
+
+
+@pytest.mark.slow
+def test_every_planted_fault_raised_its_alert(run: DemoRun, influx: Influx) -> None:
+    f = run.faults
+    offline = _subjects(influx, "device_offline")
+    assert f.dead_sensor in offline
+    assert run.offline_station is not None and run.offline_station in offline
+    assert f.flat_battery in _subjects(influx, "battery")
+    assert run.clone is not None
+    card = Pseudonymiser(f"pletfri-demo-{7}".encode()).card(run.clone.uid)
+    assert any(card in subject for subject in _subjects(influx, "card_travel"))
