@@ -1,19 +1,37 @@
 """The rules' reads from InfluxDB (CONTRACT.md's measurements), each between two instants.
 
 Every query is bounded by explicit times, never by InfluxDB's `now()`, so the demo can
-evaluate a simulated past; aggregation happens in InfluxDB, one row per device or room.
+evaluate a simulated past. InfluxDB 1.x pays per series for an aggregate, so with 12,400
+devices the rules first find *candidates* with a raw filtered select (cheap: few rows
+match, e.g. `batt_mv < 2400`), then aggregate only over those (bench/bench_alerts.py).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from pletfri.influx import Influx
 
+# Tag values per query when a query names its series (keeps the InfluxQL short).
+CHUNK = 200
+
 
 def _span(since_ms: int, until_ms: int) -> str:
     return f"time >= {since_ms}ms AND time <= {until_ms}ms"
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _chunks(tag: str, values: Iterable[str]) -> Iterable[str]:
+    """`("tag" = 'a' OR "tag" = 'b' ...)` for at most CHUNK values at a time."""
+    ordered = sorted(set(values))
+    for i in range(0, len(ordered), CHUNK):
+        yield "(" + " OR ".join(f'"{tag}" = {_quote(v)}' for v in ordered[i : i + CHUNK]) + ")"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +61,12 @@ class Readings:
     def _q(self, q: str) -> list[dict[str, Any]]:
         return self.influx.query(q)
 
+    def _per(self, tag: str, values: Iterable[str], make: Any) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for where in _chunks(tag, values):
+            rows += self._q(make(where))
+        return rows
+
     def taps(self, since_ms: int, until_ms: int) -> list[Tap]:
         rows = self._q(
             'SELECT "card", "clock_ok", "building", "room", "device" FROM "tap" '
@@ -64,7 +88,7 @@ class Readings:
     def visits(self, since_ms: int, until_ms: int, room: str | None = None) -> list[Visit]:
         where = _span(since_ms, until_ms)
         if room is not None:
-            where += ' AND "room" = \'' + room.replace("'", "\\'") + "'"
+            where += f' AND "room" = {_quote(room)}'
         rows = self._q(
             f'SELECT "card", "duration_s", "planned", "building", "room" FROM "visit" WHERE {where}'
         )
@@ -80,93 +104,147 @@ class Readings:
             for r in rows
         ]
 
-    def latest_need(self, since_ms: int, until_ms: int) -> list[dict[str, Any]]:
-        """Per room: `time` and `score` of its newest need point."""
-        return self._q(
-            'SELECT last("score") AS "score" FROM "need" '
-            f'WHERE {_span(since_ms, until_ms)} GROUP BY "building", "room"'
-        )
-
-    def latest_visit(self, since_ms: int, until_ms: int) -> dict[str, int]:
-        """Per room: the time of its newest visit."""
-        rows = self._q(
-            'SELECT last("duration_s") FROM "visit" '
-            f'WHERE {_span(since_ms, until_ms)} GROUP BY "room"'
-        )
-        return {r["room"]: r["time"] for r in rows if r.get("room")}
-
-    def last_status(self, since_ms: int, until_ms: int) -> dict[str, dict[str, Any]]:
-        """Per device: `time`, `online` (0/1) and `reason` of its newest status point
-        (reason: status, timeout or heard, as the gateway writes them)."""
-        rows = self._q(
-            'SELECT "online", "reason" FROM "device" '
-            f'WHERE {_span(since_ms, until_ms)} AND "online" >= 0 '
-            'GROUP BY "device", "kind", "building" ORDER BY time DESC LIMIT 1'
-        )
-        return {r["device"]: r for r in rows}
-
-    def last_seen(self, since_ms: int, until_ms: int) -> dict[str, int]:
-        """Per device: the time it last spoke (heartbeat, occupancy, tap, `online` status).
-
-        The gateway's own offline marks (a timeout) do not count as the device speaking.
-        """
+    def needs_over(self, since_ms: int, until_ms: int, limit: float) -> list[dict[str, Any]]:
+        """Rooms with a need point scoring at least `limit`: the `time`, `building`,
+        `room` and `score` of each such room's newest need point (of any score)."""
         span = _span(since_ms, until_ms)
-        seen: dict[str, int] = {}
-        # A timeout mark is written once, so one of a device's two newest points is its own.
-        for r in self._q(
-            f'SELECT * FROM "device" WHERE {span} GROUP BY "device" ORDER BY time DESC LIMIT 2'
-        ):
-            if r.get("device") and r.get("reason") != "timeout":
-                seen[r["device"]] = max(seen.get(r["device"], 0), r["time"])
-        for q in (
-            f'SELECT last("period_s") FROM "occupancy" WHERE {span} GROUP BY "device"',
-            f'SELECT last("seq") FROM "tap" WHERE {span} GROUP BY "device"',
-        ):
-            for r in self._q(q):
-                if r.get("device"):
-                    seen[r["device"]] = max(seen.get(r["device"], 0), r["time"])
-        return seen
-
-    def battery(self, since_ms: int, until_ms: int) -> list[dict[str, Any]]:
-        """Per device: `first`, `last` and `lowest` battery voltage (mV)."""
-        return self._q(
-            'SELECT first("batt_mv") AS "first", last("batt_mv") AS "last", '
-            'min("batt_mv") AS "lowest" FROM "device" '
-            f'WHERE {_span(since_ms, until_ms)} GROUP BY "device", "kind", "building"'
+        rooms = {
+            r["room"]
+            for r in self._q(
+                f'SELECT "score", "room" FROM "need" WHERE {span} AND "score" >= {limit}'
+            )
+            if r.get("room")
+        }
+        return self._per(
+            "room",
+            rooms,
+            lambda w: (
+                f'SELECT last("score") AS "score" FROM "need" WHERE {span} AND {w} '
+                'GROUP BY "building", "room"'
+            ),
         )
 
-    def queue(self, since_ms: int, until_ms: int) -> list[dict[str, Any]]:
-        """Per device: `first`, `last`, `highest` and `n` of its offline queue length."""
-        return self._q(
-            'SELECT first("queue") AS "first", last("queue") AS "last", '
-            'max("queue") AS "highest", count("queue") AS "n" FROM "device" '
-            f'WHERE {_span(since_ms, until_ms)} GROUP BY "device", "kind", "building"'
+    def latest_visit(self, since_ms: int, until_ms: int, rooms: Iterable[str]) -> dict[str, int]:
+        """For these rooms: the time of the newest visit."""
+        span = _span(since_ms, until_ms)
+        rows = self._per(
+            "room",
+            rooms,
+            lambda w: (
+                f'SELECT last("duration_s") FROM "visit" WHERE {span} AND {w} GROUP BY "room"'
+            ),
+        )
+        return {r["room"]: r["time"] for r in rows}
+
+    def status(self, since_ms: int, until_ms: int) -> dict[str, dict[str, Any]]:
+        """Per device: `time`, `online` (0/1), `reason` and `building` of its newest status
+        point (reason: status, timeout or heard, as the gateway writes them)."""
+        rows = self._q(
+            'SELECT "online", "reason", "device", "building" FROM "device" '
+            f'WHERE {_span(since_ms, until_ms)} AND "online" >= 0'
+        )
+        latest: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            d = r.get("device")
+            if d and r["time"] >= latest.get(d, {}).get("time", 0):
+                latest[d] = r
+        return latest
+
+    def sensor_seen(self, since_ms: int, until_ms: int) -> dict[str, int]:
+        """Per sensor: the end of its newest occupancy period (a sensor sends at every wake)."""
+        rows = self._q(
+            'SELECT last("period_s") FROM "occupancy" '
+            f'WHERE {_span(since_ms, until_ms)} GROUP BY "device"'
+        )
+        return {r["device"]: r["time"] for r in rows if r.get("device")}
+
+    def battery_low(
+        self, recent_ms: int, since_ms: int, until_ms: int, low_mv: int
+    ) -> list[dict[str, Any]]:
+        """Devices with a reading below `low_mv` since `recent_ms`: their `first` and `last`
+        reading between `since_ms` and `until_ms`."""
+        devices = {
+            r["device"]
+            for r in self._q(
+                'SELECT "batt_mv", "device" FROM "device" '
+                f'WHERE {_span(recent_ms, until_ms)} AND "batt_mv" < {low_mv}'
+            )
+        }
+        span = _span(since_ms, until_ms)
+        return self._per(
+            "device",
+            devices,
+            lambda w: (
+                'SELECT first("batt_mv") AS "first", last("batt_mv") AS "last" '
+                f'FROM "device" WHERE {span} AND {w} GROUP BY "device", "building"'
+            ),
         )
 
-    def undated(self, since_ms: int, until_ms: int) -> dict[str, dict[str, Any]]:
-        """Per device with undated points: `n` of them, its `building`, `room` and whether
-        its newest point is dated (`last_ok`)."""
+    def queue_lengths(self, since_ms: int, until_ms: int) -> dict[str, dict[str, Any]]:
+        """Devices with a non-empty offline queue in the span: their `building` and the
+        queue lengths reported, oldest first (`values`), ending with the newest (maybe 0)."""
+        span = _span(since_ms, until_ms)
+        rows = self._q(
+            f'SELECT "queue", "device", "building" FROM "device" WHERE {span} AND "queue" > 0'
+        )
+        found: dict[str, dict[str, Any]] = defaultdict(lambda: {"values": []})
+        for r in sorted(rows, key=lambda r: r["time"]):
+            found[r["device"]]["building"] = r.get("building") or ""
+            found[r["device"]]["values"].append((r["time"], r["queue"]))
+        newest = self._per(
+            "device",
+            found,
+            lambda w: f'SELECT last("queue") FROM "device" WHERE {span} AND {w} GROUP BY "device"',
+        )
+        for r in newest:
+            values = found[r["device"]]["values"]
+            if r["time"] > values[-1][0]:
+                values.append((r["time"], r["last"]))
+        return {
+            d: {"building": v["building"], "values": [q for _, q in v["values"]]}
+            for d, v in found.items()
+        }
+
+    def undated(self, recent_ms: int, since_ms: int, until_ms: int) -> dict[str, dict[str, Any]]:
+        """Devices with an undated point (clock_ok=false) since `recent_ms`: the number `n`
+        of undated points between `since_ms` and `until_ms`, `building`, `room`, and
+        whether their newest point is dated (`last_ok`)."""
         span = _span(since_ms, until_ms)
         out: dict[str, dict[str, Any]] = {}
         for measurement, field in (("tap", "seq"), ("occupancy", "period_s")):
-            counts = self._q(
-                f'SELECT count("{field}") AS "n" FROM "{measurement}" '
-                f'WHERE {span} AND "clock_ok" = false GROUP BY "device", "building", "room"'
+            devices = {
+                r["device"]
+                for r in self._q(
+                    f'SELECT "{field}", "device" FROM "{measurement}" '
+                    f'WHERE {_span(recent_ms, until_ms)} AND "clock_ok" = false'
+                )
+            }
+            counts = self._per(
+                "device",
+                devices,
+                lambda w, m=measurement, f=field: (
+                    f'SELECT count("{f}") AS "n" FROM "{m}" '
+                    f'WHERE {span} AND "clock_ok" = false AND {w} '
+                    'GROUP BY "device", "building", "room"'
+                ),
             )
             for r in counts:
                 d = out.setdefault(
                     r["device"], {"n": 0, "building": r["building"], "room": r.get("room", "")}
                 )
                 d["n"] += r["n"]
-            lasts = self._q(
-                f'SELECT last("clock_ok") AS "ok" FROM "{measurement}" '
-                f'WHERE {span} GROUP BY "device"'
+            lasts = self._per(
+                "device",
+                devices,
+                lambda w, m=measurement: (
+                    f'SELECT last("clock_ok") AS "ok" FROM "{m}" '
+                    f'WHERE {span} AND {w} GROUP BY "device"'
+                ),
             )
             for r in lasts:
-                if r["device"] in out:
-                    d = out[r["device"]]
-                    if r["time"] >= d.get("last_time", 0):
-                        d["last_time"], d["last_ok"] = r["time"], bool(r["ok"])
+                d = out[r["device"]]
+                if r["time"] >= d.get("last_time", 0):
+                    d["last_time"], d["last_ok"] = r["time"], bool(r["ok"])
         return out
 
     def occupancy_sums(self, since_ms: int, until_ms: int) -> list[dict[str, Any]]:

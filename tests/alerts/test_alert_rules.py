@@ -91,7 +91,7 @@ def test_short_visit_fires_for_the_rooms_area(engine: AlertEngine, influx: Influ
 def test_sensor_silent_past_its_window_is_offline(engine: AlertEngine, influx: Influx) -> None:
     occupancy(influx, T0_MS - 3 * HOUR, motion=4)
     occupancy(influx, T0_MS - 3 * HOUR, motion=4, device="occ-a4cf12f0b3c9")
-    heartbeat(influx, "occ-a4cf12f0b3c9", T0_MS - 30 * MIN, batt_mv=3000)
+    occupancy(influx, T0_MS - 30 * MIN, motion=0, device="occ-a4cf12f0b3c9")
     assert fired(engine.evaluate(T0_MS), "device_offline") == [SENSOR]
 
 

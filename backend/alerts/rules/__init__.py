@@ -37,5 +37,6 @@ def all_rules(settings: Settings) -> list[Rule]:
         cfg = getattr(a, cls.name)
         if not cfg.enabled:
             continue
-        made.append(cls(cfg, settings.gateway) if cls is DeviceOffline else cls(cfg))
+        needs_gateway = cls in (DeviceOffline, Battery, Clock, SilentSensor)
+        made.append(cls(cfg, settings.gateway) if needs_gateway else cls(cfg))
     return made

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from backend.alerts.model import Alert, Finding
@@ -47,8 +48,12 @@ class Context:
         return self.readings.visits(self.since_ms, self.now_ms)
 
     @cached_property
-    def last_seen(self) -> dict[str, int]:
-        return self.readings.last_seen(self.since_ms, self.now_ms)
+    def status(self) -> dict[str, dict[str, Any]]:
+        return self.readings.status(self.since_ms, self.now_ms)
+
+    @cached_property
+    def sensor_seen(self) -> dict[str, int]:
+        return self.readings.sensor_seen(self.since_ms, self.now_ms)
 
     def room_of(self, device: str) -> str:
         d = self.devices.get(device)

@@ -56,9 +56,10 @@ class OverdueRoom(Rule):
 
     def evaluate(self, ctx: Context) -> list[Finding]:
         limit = self.cfg.threshold * self.cfg.factor
-        last_visit = ctx.readings.latest_visit(ctx.since_ms, ctx.now_ms)
+        needs = ctx.readings.needs_over(ctx.since_ms, ctx.now_ms, limit)
+        last_visit = ctx.readings.latest_visit(ctx.since_ms, ctx.now_ms, {r["room"] for r in needs})
         findings = []
-        for r in ctx.readings.latest_need(ctx.since_ms, ctx.now_ms):
+        for r in needs:
             score = r.get("score")
             if score is None or score < limit or last_visit.get(r["room"], 0) >= r["time"]:
                 continue

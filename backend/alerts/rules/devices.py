@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from backend.alerts.hours import last_use_window
 from backend.alerts.model import Alert, Finding
 from backend.alerts.rules.base import Context, Rule
@@ -24,11 +26,13 @@ def kind_of(device: str) -> str:
 
 
 class DeviceOffline(Rule):
-    """A device whose last status is `offline`, or that has not been heard from for
-    `gateway.last_seen_timeout_s` (sleeping sensors have no Last Will that fires in time).
+    """A device whose newest status is `offline` (a station's Last Will, or the gateway's
+    timeout mark for a silent sensor), or a sensor not heard from for
+    `gateway.last_seen_timeout_s` (in case the gateway was not running to mark it).
 
-    A device never heard from within the lookback is not judged; an open alert resolves
-    only when the device is heard from again.
+    Stations are judged by their status alone: the broker sends their Last Will when they
+    vanish. A sensor silent for longer than `alerts.lookback_h` without a mark is not found
+    anew, but an open alert resolves only when the device is heard from again.
     """
 
     name = "device_offline"
@@ -39,10 +43,9 @@ class DeviceOffline(Rule):
         self.silence_ms = gateway.last_seen_timeout_s * 1000
 
     def evaluate(self, ctx: Context) -> list[Finding]:
-        status = ctx.readings.last_status(ctx.since_ms, ctx.now_ms)
         findings = []
-        for device in sorted(set(ctx.last_seen) | set(status)):
-            seen, s = ctx.last_seen.get(device, 0), status.get(device)
+        for device in sorted(set(ctx.sensor_seen) | set(ctx.status)):
+            seen, s = ctx.sensor_seen.get(device, 0), ctx.status.get(device)
             if s is not None and s.get("online") == 0 and seen <= s["time"]:
                 if s.get("reason") == "timeout":
                     # The gateway marks a silent sensor at the end of its window.
@@ -51,7 +54,7 @@ class DeviceOffline(Rule):
                     since, reason = s["time"], SAID_OFFLINE
                 else:
                     continue
-            elif seen and ctx.now_ms - seen >= self.silence_ms:
+            elif kind_of(device) == "sensor" and seen and ctx.now_ms - seen >= self.silence_ms:
                 since, reason = seen, SILENT
             else:
                 continue
@@ -76,21 +79,29 @@ class DeviceOffline(Rule):
         return findings
 
     def cleared(self, alert: Alert, ctx: Context) -> bool:
-        return ctx.last_seen.get(alert.subject, 0) > alert.params["since_ms"]
+        since = alert.params["since_ms"]
+        s = ctx.status.get(alert.subject)
+        back = s is not None and s.get("online") == 1 and s["time"] > since
+        return back or ctx.sensor_seen.get(alert.subject, 0) > since
 
 
 class Battery(Rule):
-    """Battery below `low_mv` and still falling over the window."""
+    """Battery below `low_mv` (newest readings) and fallen over the window."""
 
     name = "battery"
 
-    def __init__(self, cfg: BatteryRule) -> None:
+    def __init__(self, cfg: BatteryRule, gateway: GatewaySettings) -> None:
         self.cfg = cfg
+        # A sleeping sensor reports its battery at least once per last-seen window.
+        self.recent_ms = gateway.last_seen_timeout_s * 1000
 
     def evaluate(self, ctx: Context) -> list[Finding]:
         since = ctx.now_ms - self.cfg.window_h * 3_600_000
+        rows = ctx.readings.battery_low(
+            ctx.now_ms - self.recent_ms, since, ctx.now_ms, self.cfg.low_mv
+        )
         findings = []
-        for r in ctx.readings.battery(since, ctx.now_ms):
+        for r in rows:
             first, last = r.get("first"), r.get("last")
             if first is None or last is None:
                 continue
@@ -124,19 +135,18 @@ class Queue(Rule):
     def evaluate(self, ctx: Context) -> list[Finding]:
         since = ctx.now_ms - self.cfg.window_min * 60_000
         findings = []
-        for r in ctx.readings.queue(since, ctx.now_ms):
-            first, last, highest = r.get("first"), r.get("last"), r.get("highest")
-            if (r.get("n") or 0) < 2 or first is None or last is None:
-                continue
-            if last == highest and last > first and last >= self.cfg.min_queue:
+        for device, r in sorted(ctx.readings.queue_lengths(since, ctx.now_ms).items()):
+            values = r["values"]
+            growing = all(b > a for a, b in itertools.pairwise(values))
+            if len(values) >= 2 and growing and values[-1] >= self.cfg.min_queue:
                 findings.append(
                     Finding(
                         self.name,
-                        r["device"],
-                        r.get("building", ""),
+                        device,
+                        r["building"],
                         self.cfg.severity,
-                        {"device": r["device"], "queue": int(last), "first": int(first)},
-                        room=ctx.room_of(r["device"]),
+                        {"device": device, "queue": int(values[-1]), "first": int(values[0])},
+                        room=ctx.room_of(device),
                     )
                 )
         return findings
@@ -147,12 +157,14 @@ class Clock(Rule):
 
     name = "clock"
 
-    def __init__(self, cfg: ClockRule) -> None:
+    def __init__(self, cfg: ClockRule, gateway: GatewaySettings) -> None:
         self.cfg = cfg
+        self.recent_ms = gateway.last_seen_timeout_s * 1000
 
     def evaluate(self, ctx: Context) -> list[Finding]:
+        undated = ctx.readings.undated(ctx.now_ms - self.recent_ms, ctx.since_ms, ctx.now_ms)
         findings = []
-        for device, r in sorted(ctx.readings.undated(ctx.since_ms, ctx.now_ms).items()):
+        for device, r in sorted(undated.items()):
             if r["n"] >= self.cfg.min_points and r.get("last_ok") is False:
                 findings.append(
                     Finding(
@@ -168,12 +180,19 @@ class Clock(Rule):
 
 
 class SilentSensor(Rule):
-    """A live sensor that counted no use during the latest `window_h` of timetabled use."""
+    """A live sensor that counted no use during the latest `window_h` of timetabled use.
+
+    The window is the same from its end until the next school day's use, so once all
+    its periods have arrived (one last-seen window after it ends) the findings are kept
+    instead of summed again at every evaluation.
+    """
 
     name = "silent_sensor"
 
-    def __init__(self, cfg: SilentSensorRule) -> None:
+    def __init__(self, cfg: SilentSensorRule, gateway: GatewaySettings) -> None:
         self.cfg = cfg
+        self.settle_ms = gateway.last_seen_timeout_s * 1000
+        self._settled: tuple[tuple[int, int], list[Finding]] | None = None
 
     def evaluate(self, ctx: Context) -> list[Finding]:
         window = last_use_window(
@@ -181,6 +200,8 @@ class SilentSensor(Rule):
         )
         if window is None:
             return []
+        if self._settled is not None and self._settled[0] == window:
+            return self._settled[1]
         findings = []
         for r in ctx.readings.occupancy_sums(*window):
             room = ctx.rooms.get(r.get("room", ""))
@@ -199,4 +220,6 @@ class SilentSensor(Rule):
                         room=r.get("room", ""),
                     )
                 )
+        if ctx.now_ms - window[1] >= self.settle_ms:
+            self._settled = (window, findings)
         return findings
