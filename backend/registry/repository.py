@@ -73,12 +73,12 @@ class Registry:
                 raise
             self.db.execute("COMMIT")
 
-    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+    def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self.lock:
             return self.db.execute(sql, args).fetchall()
 
     def _read(self, model: type[R], sql: str, args: tuple[Any, ...] = ()) -> list[R]:
-        return [model.model_validate(dict(row)) for row in self._rows(sql, args)]
+        return [model.model_validate(dict(row)) for row in self.query(sql, args)]
 
     # --- reading -------------------------------------------------------------------------
 
@@ -104,7 +104,7 @@ class Registry:
         return self._read(Device, sql + " WHERE r.building = ? ORDER BY d.id", (building,))
 
     def placed_devices(self, kind: str | None = None) -> list[PlacedDevice]:
-        rows = self._rows(
+        rows = self.query(
             "SELECT d.id, d.kind, r.building, r.id, r.type FROM devices d "
             "JOIN rooms r ON r.id = d.room "
             + ("WHERE d.kind = ? " if kind else "")
@@ -151,11 +151,11 @@ class Registry:
         )
 
     def led_buildings(self, person: str) -> list[str]:
-        rows = self._rows("SELECT building FROM leaders WHERE person = ? ORDER BY 1", (person,))
+        rows = self.query("SELECT building FROM leaders WHERE person = ? ORDER BY 1", (person,))
         return [r[0] for r in rows]
 
     def counts(self) -> dict[str, int]:
-        return {name: self._rows(f"SELECT count(*) FROM {name}")[0][0] for name in SECTIONS}
+        return {name: self.query(f"SELECT count(*) FROM {name}")[0][0] for name in SECTIONS}
 
     def data(self) -> RegistryData:
         """The whole registry, e.g. for export."""

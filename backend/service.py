@@ -1,0 +1,173 @@
+"""The backend's operations on one registry and one InfluxDB, for the CLI, the API and the demo.
+
+Every operation takes the time it runs at (``now_ms``) so that the simulator can drive a
+past week faster than real time::
+
+    with Backend(settings) as be:
+        be.pair_visits(now_ms)                  # taps -> visit points
+        be.make_plans(day, "afternoon", now_ms) # stored; -> [Plan] per building
+        be.publish_need(now_ms)                 # retained need topics + need points
+        be.verify(day, now_ms)                  # -> {building: DayVerification}
+        be.savings(first, last, now_ms)         # -> Savings
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from backend import need, planner, plans, roomtypes, shifts
+from backend.planner import Need, Plan
+from backend.registry import Registry
+from backend.registry.gateway_files import export_gateway_files
+from backend.savings import Savings, savings
+from backend.verification import DayVerification, verify
+from backend.visits import CONTEXT_MS, Visit, pair_and_write
+from pletfri.influx import Influx
+from pletfri.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class BackendError(Exception):
+    pass
+
+
+class Backend:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.conf = settings.backend
+        self.tz = ZoneInfo(self.conf.timezone)
+        try:
+            self.types = roomtypes.load(self.conf.room_types_file)
+            self.shifts = shifts.parse(self.conf.shifts)
+        except (roomtypes.RoomTypeError, shifts.ShiftError) as e:
+            raise BackendError(str(e)) from None
+        self.registry = Registry(self.conf.database_file)
+        self.influx = Influx(settings.influx)
+
+    def close(self) -> None:
+        self.influx.close()
+        self.registry.close()
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def shift(self, name: str) -> shifts.Shift:
+        try:
+            return self.shifts[name]
+        except KeyError:
+            raise BackendError(
+                f"no shift {name!r}; backend.shifts has {', '.join(self.shifts)}"
+            ) from None
+
+    def needs(
+        self, now_ms: int, building: str | None = None, until_ms: int | None = None
+    ) -> dict[str, Need]:
+        """Every room's need at now_ms (the hygiene floor judged at until_ms, default now)."""
+        try:
+            return planner.needs(
+                self.influx,
+                self.registry.rooms(building),
+                self.types,
+                self.conf.need_threshold,
+                self.conf.lookback_days,
+                now_ms,
+                until_ms,
+            )
+        except planner.PlannerError as e:
+            raise BackendError(str(e)) from None
+
+    def make_plans(
+        self, day: date, shift: str, now_ms: int, building: str | None = None, save: bool = True
+    ) -> list[Plan]:
+        """Plans for a shift from the data up to its start (or now, if earlier); stored."""
+        window = self.shift(shift).window(day, self.tz)
+        found = self.needs(min(now_ms, window[0]), building, until_ms=window[1])
+        made = planner.plans_from_needs(
+            self.registry.rooms(building), self.types, found, day, shift, window, now_ms
+        )
+        result = [made[b] for b in sorted(made)]
+        if save:
+            plans.save(self.registry, result)
+        return result
+
+    def plans(self, day: date, building: str | None = None, shift: str | None = None) -> list[Plan]:
+        return plans.load(self.registry, day, building, shift)
+
+    def pair_visits(self, now_ms: int, since_ms: int | None = None) -> list[Visit]:
+        """Pair taps into visits that arrived after since_ms (default: a day before now)."""
+        since = since_ms if since_ms is not None else now_ms - CONTEXT_MS
+        first = shifts.local_day(since, self.tz)
+        last = shifts.local_day(now_ms, self.tz)
+        return pair_and_write(
+            self.influx,
+            {r.id: r for r in self.registry.rooms()},
+            self.registry.card_owners(),
+            self.types,
+            self.conf,
+            plans.planned_rooms(self.registry, first, last),
+            since,
+            now_ms,
+        )
+
+    def publish_need(self, now_ms: int) -> dict[str, Need]:
+        """Write need points for every room and publish each station's retained need."""
+        found = self.needs(now_ms)
+        lines = planner.need_lines(found, now_ms)
+        if lines:
+            self.influx.write(lines)
+        items = need.messages(self.registry.placed_devices("station"), found)
+        need.publish(self.settings.mqtt, items)
+        return found
+
+    def verify(
+        self, day: date, now_ms: int, building: str | None = None
+    ) -> dict[str, DayVerification]:
+        buildings = [building] if building else [b.id for b in self.registry.buildings()]
+        return verify(
+            self.influx,
+            self.plans(day, building),
+            buildings,
+            day,
+            self.tz,
+            self.conf.lookback_days,
+            now_ms,
+        )
+
+    def savings(self, first: date, last: date, now_ms: int, building: str | None = None) -> Savings:
+        by_day = {}
+        day = first
+        while day <= last:
+            by_day[day] = self.plans(day, building)
+            day = date.fromordinal(day.toordinal() + 1)
+        return savings(
+            self.influx, self.registry.rooms(), self.types, by_day, first, last, self.tz,
+            now_ms, building,
+        )  # fmt: skip
+
+    def export_gateway_files(
+        self, devices_csv: Path | None = None, cards_csv: Path | None = None
+    ) -> tuple[Path, Path, int, int]:
+        """devices.csv and cards.csv where the gateway's settings say it reads them."""
+        gw = self.settings.gateway
+        devices = devices_csv or gw.registry_file
+        cards = cards_csv or gw.cards_file or devices.with_name("cards.csv")
+        n_devices, n_cards = export_gateway_files(self.registry, devices, cards)
+        return devices, cards, n_devices, n_cards
+
+    def tick(self, now_ms: int, previous_ms: int) -> None:
+        """One round of `pletfri backend run`: visits, plans for shifts that began, need."""
+        self.pair_visits(now_ms)
+        today = shifts.local_day(now_ms, self.tz)
+        for name, s in self.shifts.items():
+            start = s.window(today, self.tz)[0]
+            if previous_ms < start <= now_ms:
+                made = self.make_plans(today, name, now_ms)
+                log.info("planned %s %s: %d buildings", today, name, len(made))
+        self.publish_need(now_ms)
