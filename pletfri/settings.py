@@ -116,8 +116,7 @@ class MissedCleaningRule(AlertRule):
 
 
 class OverdueRoomRule(AlertRule):
-    # The planner's need score at which a room is due, and how far over it is "far over".
-    threshold: float = Field(1.0, gt=0)
+    # "Far over": a need score of at least factor x backend.need_threshold.
     factor: float = Field(2.0, ge=1)
 
 
@@ -145,10 +144,8 @@ class ClockRule(AlertRule):
 
 
 class ShortVisitRule(AlertRule):
+    # Visits the backend judged too short (backend.short_fraction of the room's minutes).
     severity: Severity = "info"
-    # Expected pace of a cleaning; a visit shorter than `fraction` of area/pace is too short.
-    m2_per_hour: float = Field(250.0, gt=0)
-    fraction: float = Field(0.4, gt=0, le=1)
 
 
 class CardTravelRule(AlertRule):

@@ -52,6 +52,8 @@ class Visit:
     card: str
     duration_s: float
     planned: bool
+    # The backend's judgement: shorter than its share of the room type's minutes.
+    short: bool = False
 
 
 class Readings:
@@ -90,7 +92,8 @@ class Readings:
         if room is not None:
             where += f' AND "room" = {_quote(room)}'
         rows = self._q(
-            f'SELECT "card", "duration_s", "planned", "building", "room" FROM "visit" WHERE {where}'
+            'SELECT "card", "duration_s", "planned", "short", "building", "room" '
+            f'FROM "visit" WHERE {where}'
         )
         return [
             Visit(
@@ -100,6 +103,7 @@ class Readings:
                 r.get("card") or "",
                 float(r.get("duration_s") or 0),
                 bool(r.get("planned")),
+                bool(r.get("short")),
             )
             for r in rows
         ]

@@ -56,8 +56,15 @@ def tap(
     )
 
 
-def visit(influx: Influx, room: str, ts: int, duration_s: float, building: str = "b001") -> None:
-    fields = {"card": CARD, "duration_s": duration_s, "planned": True}
+def visit(
+    influx: Influx,
+    room: str,
+    ts: int,
+    duration_s: float,
+    building: str = "b001",
+    short: bool = False,
+) -> None:
+    fields = {"card": CARD, "duration_s": duration_s, "planned": True, "short": short}
     write(influx, "visit", {"building": building, "room": room}, fields, ts)
 
 

@@ -78,14 +78,22 @@ def test_overdue_room_fires_far_over_threshold(engine: AlertEngine, influx: Infl
     assert [a.subject for a in engine.evaluate(T0_MS + 2 * MIN).resolved] == ["b001-r101"]
 
 
-def test_short_visit_fires_for_the_rooms_area(engine: AlertEngine, influx: Influx) -> None:
-    visit(influx, "b001-r101", T0_MS - HOUR, 120)  # 60 m²: 14.4 min expected, 2 min is short
-    visit(influx, "b001-r102", T0_MS - HOUR, 120)  # 12 m²: 2.9 min expected, 2 min is fine
+def test_short_visit_fires_for_visits_the_backend_judged_short(
+    engine: AlertEngine, influx: Influx
+) -> None:
+    visit(influx, "b001-r101", T0_MS - HOUR, 120, short=True)  # classroom, 60 m²
+    visit(influx, "b001-r101", T0_MS - 50 * MIN, 180, short=True)
+    visit(influx, "b001-r102", T0_MS - HOUR, 600)
     visit(influx, "b002-r201", T0_MS - HOUR, 800, building="b002")
     result = engine.evaluate(T0_MS)
     assert fired(result, "short_visit") == ["b001-r101@2026-11-23"]
-    assert result.new[0].params["shortest_min"] == 2.0
-    assert result.new[0].params["expected_min"] == 14.4
+    assert result.new[0].params == {
+        "day": "2026-11-23",
+        "count": 2,
+        "shortest_min": 2.0,
+        "expected_min": 15.0,  # 0.25 min/m² for a classroom (backend/roomtypes.py)
+        "area_m2": 60.0,
+    }
 
 
 def test_sensor_silent_past_its_window_is_offline(engine: AlertEngine, influx: Influx) -> None:

@@ -31,12 +31,4 @@ EVENT_RULES = frozenset(r.name for r in RULES if r.event)
 
 def all_rules(settings: Settings) -> list[Rule]:
     """The enabled rules, in a fixed order, each with its settings."""
-    a = settings.alerts
-    made: list[Rule] = []
-    for cls in RULES:
-        cfg = getattr(a, cls.name)
-        if not cfg.enabled:
-            continue
-        needs_gateway = cls in (DeviceOffline, Battery, Clock, SilentSensor)
-        made.append(cls(cfg, settings.gateway) if needs_gateway else cls(cfg))
-    return made
+    return [cls(settings) for cls in RULES if getattr(settings.alerts, cls.name).enabled]

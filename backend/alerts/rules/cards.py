@@ -8,7 +8,7 @@ from collections import defaultdict
 from backend.alerts.model import Alert, Finding
 from backend.alerts.readings import Tap
 from backend.alerts.rules.base import Context, Rule
-from pletfri.settings import AlertRule, CardTravelRule
+from pletfri.settings import Settings
 
 
 class UnknownCard(Rule):
@@ -17,8 +17,8 @@ class UnknownCard(Rule):
     name = "unknown_card"
     event = True
 
-    def __init__(self, cfg: AlertRule) -> None:
-        self.cfg = cfg
+    def __init__(self, settings: Settings) -> None:
+        self.cfg = settings.alerts.unknown_card
 
     def evaluate(self, ctx: Context) -> list[Finding]:
         known: dict[str, bool] = {}
@@ -58,9 +58,9 @@ class CardTravel(Rule):
     name = "card_travel"
     event = True
 
-    def __init__(self, cfg: CardTravelRule) -> None:
-        self.cfg = cfg
-        self.min_ms = cfg.min_travel_min * 60_000
+    def __init__(self, settings: Settings) -> None:
+        self.cfg = settings.alerts.card_travel
+        self.min_ms = self.cfg.min_travel_min * 60_000
 
     def evaluate(self, ctx: Context) -> list[Finding]:
         by_card: dict[str, list[Tap]] = defaultdict(list)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from backend import roomtypes
 from backend.alerts.model import Alert, Finding
 from backend.alerts.rules.base import Context, Rule
-from pletfri.settings import MissedCleaningRule, OverdueRoomRule, ShortVisitRule
+from pletfri.settings import Settings
 
 
 class MissedCleaning(Rule):
@@ -15,9 +16,9 @@ class MissedCleaning(Rule):
     name = "missed_cleaning"
     event = True
 
-    def __init__(self, cfg: MissedCleaningRule) -> None:
-        self.cfg = cfg
-        self.grace_ms = cfg.grace_min * 60_000
+    def __init__(self, settings: Settings) -> None:
+        self.cfg = settings.alerts.missed_cleaning
+        self.grace_ms = self.cfg.grace_min * 60_000
 
     def evaluate(self, ctx: Context) -> list[Finding]:
         planned = ctx.sources.planned(ctx.since_ms, ctx.now_ms - self.grace_ms)
@@ -51,11 +52,12 @@ class OverdueRoom(Rule):
 
     name = "overdue_room"
 
-    def __init__(self, cfg: OverdueRoomRule) -> None:
-        self.cfg = cfg
+    def __init__(self, settings: Settings) -> None:
+        self.cfg = settings.alerts.overdue_room
+        self.threshold = settings.backend.need_threshold
 
     def evaluate(self, ctx: Context) -> list[Finding]:
-        limit = self.cfg.threshold * self.cfg.factor
+        limit = self.threshold * self.cfg.factor
         needs = ctx.readings.needs_over(ctx.since_ms, ctx.now_ms, limit)
         last_visit = ctx.readings.latest_visit(ctx.since_ms, ctx.now_ms, {r["room"] for r in needs})
         findings = []
@@ -71,8 +73,8 @@ class OverdueRoom(Rule):
                     self.cfg.severity,
                     {
                         "score": float(score),
-                        "threshold": self.cfg.threshold,
-                        "factor": float(score) / self.cfg.threshold,
+                        "threshold": self.threshold,
+                        "factor": float(score) / self.threshold,
                     },
                     room=r["room"],
                 )
@@ -81,27 +83,25 @@ class OverdueRoom(Rule):
 
 
 class ShortVisit(Rule):
-    """Visits shorter than a fraction of what the room's area takes at the expected pace;
+    """Visits the backend judged too short for the room (`short` on the visit point);
     one alert per room and day."""
 
     name = "short_visit"
     event = True
 
-    def __init__(self, cfg: ShortVisitRule) -> None:
-        self.cfg = cfg
+    def __init__(self, settings: Settings) -> None:
+        self.cfg = settings.alerts.short_visit
+        self.types = roomtypes.load(settings.backend.room_types_file)
 
     def evaluate(self, ctx: Context) -> list[Finding]:
         short: dict[tuple[str, str], list[float]] = defaultdict(list)
         for v in ctx.visits:
-            room = ctx.rooms.get(v.room)
-            if room is None or room.area_m2 <= 0:
-                continue
-            expected_s = room.area_m2 / self.cfg.m2_per_hour * 3600
-            if v.duration_s < self.cfg.fraction * expected_s:
+            if v.short and v.room in ctx.rooms:
                 short[(v.room, str(ctx.day(v.time)))].append(v.duration_s)
         findings = []
         for (room_id, day), durations in sorted(short.items()):
             room = ctx.rooms[room_id]
+            kind = self.types.get(room.type)
             findings.append(
                 Finding(
                     self.name,
@@ -112,7 +112,7 @@ class ShortVisit(Rule):
                         "day": day,
                         "count": len(durations),
                         "shortest_min": round(min(durations) / 60, 1),
-                        "expected_min": round(room.area_m2 / self.cfg.m2_per_hour * 60, 1),
+                        "expected_min": kind.minutes(room.area_m2) if kind else "?",
                         "area_m2": room.area_m2,
                     },
                     room=room_id,

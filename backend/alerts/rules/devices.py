@@ -7,14 +7,7 @@ import itertools
 from backend.alerts.hours import last_use_window
 from backend.alerts.model import Alert, Finding
 from backend.alerts.rules.base import Context, Rule
-from pletfri.settings import (
-    BatteryRule,
-    ClockRule,
-    DeviceOfflineRule,
-    GatewaySettings,
-    QueueRule,
-    SilentSensorRule,
-)
+from pletfri.settings import Settings
 from pletfri_fw import contract
 
 SILENT = ("not heard from since", "intet hørt siden")
@@ -37,10 +30,10 @@ class DeviceOffline(Rule):
 
     name = "device_offline"
 
-    def __init__(self, cfg: DeviceOfflineRule, gateway: GatewaySettings) -> None:
-        self.cfg = cfg
-        self.after_ms = cfg.after_min * 60_000
-        self.silence_ms = gateway.last_seen_timeout_s * 1000
+    def __init__(self, settings: Settings) -> None:
+        self.cfg = settings.alerts.device_offline
+        self.after_ms = self.cfg.after_min * 60_000
+        self.silence_ms = settings.gateway.last_seen_timeout_s * 1000
 
     def evaluate(self, ctx: Context) -> list[Finding]:
         findings = []
@@ -90,10 +83,10 @@ class Battery(Rule):
 
     name = "battery"
 
-    def __init__(self, cfg: BatteryRule, gateway: GatewaySettings) -> None:
-        self.cfg = cfg
+    def __init__(self, settings: Settings) -> None:
+        self.cfg = settings.alerts.battery
         # A sleeping sensor reports its battery at least once per last-seen window.
-        self.recent_ms = gateway.last_seen_timeout_s * 1000
+        self.recent_ms = settings.gateway.last_seen_timeout_s * 1000
 
     def evaluate(self, ctx: Context) -> list[Finding]:
         since = ctx.now_ms - self.cfg.window_h * 3_600_000
@@ -129,8 +122,8 @@ class Queue(Rule):
 
     name = "queue"
 
-    def __init__(self, cfg: QueueRule) -> None:
-        self.cfg = cfg
+    def __init__(self, settings: Settings) -> None:
+        self.cfg = settings.alerts.queue
 
     def evaluate(self, ctx: Context) -> list[Finding]:
         since = ctx.now_ms - self.cfg.window_min * 60_000
@@ -157,9 +150,9 @@ class Clock(Rule):
 
     name = "clock"
 
-    def __init__(self, cfg: ClockRule, gateway: GatewaySettings) -> None:
-        self.cfg = cfg
-        self.recent_ms = gateway.last_seen_timeout_s * 1000
+    def __init__(self, settings: Settings) -> None:
+        self.cfg = settings.alerts.clock
+        self.recent_ms = settings.gateway.last_seen_timeout_s * 1000
 
     def evaluate(self, ctx: Context) -> list[Finding]:
         undated = ctx.readings.undated(ctx.now_ms - self.recent_ms, ctx.since_ms, ctx.now_ms)
@@ -189,9 +182,9 @@ class SilentSensor(Rule):
 
     name = "silent_sensor"
 
-    def __init__(self, cfg: SilentSensorRule, gateway: GatewaySettings) -> None:
-        self.cfg = cfg
-        self.settle_ms = gateway.last_seen_timeout_s * 1000
+    def __init__(self, settings: Settings) -> None:
+        self.cfg = settings.alerts.silent_sensor
+        self.settle_ms = settings.gateway.last_seen_timeout_s * 1000
         self._settled: tuple[tuple[int, int], list[Finding]] | None = None
 
     def evaluate(self, ctx: Context) -> list[Finding]:
