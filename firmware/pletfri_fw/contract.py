@@ -34,7 +34,8 @@ PERIODS_MAX = 24
 PERIOD_S_MIN = 1
 PERIOD_S_MAX = 86400
 COUNT_FIELDS = ("motion", "presence_s", "entries")
-HEARTBEAT_FIELDS = ("batt_mv", "rssi", "fw", "uptime_s", "queue", "mem_free", "reset")
+HEARTBEAT_FIELDS = ("batt_mv", "rssi", "fw", "uptime_s", "queue", "mem_free", "reset", "dropped")
+# `dropped` (additive, docs/firmware.md): events this device's full offline queue discarded.
 
 # Device kinds are the prefix of the device id.
 KIND_STATION = "nfc"
