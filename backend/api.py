@@ -1,0 +1,225 @@
+"""The backend's HTTP API (FastAPI; OpenAPI at /openapi.json, browsable at /docs).
+
+Every route but /health needs ``Authorization: Bearer <token>``; tokens carry one role
+(``pletfri backend token add``). Facility staff read buildings, plans, verification and
+savings; service leaders also see visits and people (pseudonymous) and make plans; admins
+also change the registry. The alerts' routes (backend/alerts/api.py) are mounted under
+/alerts for service leaders and admins.
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the routes' annotations at run time,
+# and they name dependencies local to create_app.
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+from backend import tokens
+from backend.alerts.api import router as alerts_router
+from backend.planner import Plan, PlanEntry
+from backend.registry import Building, Device, Person, RegistryData, RegistryError, Room
+from backend.registry.model import reference_problems
+from backend.roomtypes import RoomType
+from backend.savings import Savings
+from backend.service import Backend, BackendError
+from backend.shifts import day_window, local_day
+from backend.verification import DayVerification
+from backend.visits import read_visits
+from pletfri.influx import InfluxError
+from pletfri.settings import Settings
+
+
+class Caller(BaseModel):
+    role: tokens.ApiRole
+    label: str
+
+
+class PlanOut(BaseModel):
+    day: date
+    shift: str
+    building: str
+    start_ms: int
+    end_ms: int
+    made_ms: int
+    minutes: float
+    due: list[PlanEntry]
+    skip: list[PlanEntry]
+
+
+class VisitOut(BaseModel):
+    building: str
+    room: str
+    card: str
+    arrive_ms: int
+    leave_ms: int | None
+    duration_s: int
+    buddy: str | None
+    planned: bool
+    short: bool
+
+
+class Changed(BaseModel):
+    counts: dict[str, int]
+
+
+def _plan_out(p: Plan) -> PlanOut:
+    return PlanOut(**{k: getattr(p, k) for k in PlanOut.model_fields})
+
+
+def _wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) -> FastAPI:
+    """The API over one Backend; `clock` gives "now" (the demo passes simulated time)."""
+    backend = Backend(settings)
+    app = FastAPI(
+        title="Pletfri backend",
+        version="1",
+        description="Registry, cleaning plans, visits, verification and savings.",
+    )
+    app.state.backend = backend
+    app.router.add_event_handler("shutdown", backend.close)
+    bearer = HTTPBearer(auto_error=False, description="a token from `pletfri backend token add`")
+
+    def caller(
+        creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Caller:
+        if creds is None:
+            raise HTTPException(
+                401,
+                "no token: send Authorization: Bearer <token> (`pletfri backend token add`)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        found = tokens.role_of(backend.registry, creds.credentials)
+        if found is None:
+            raise HTTPException(401, "unknown token", headers={"WWW-Authenticate": "Bearer"})
+        return Caller(role=found[0], label=found[1])
+
+    def allow(*roles: tokens.ApiRole) -> Any:
+        def check(c: Annotated[Caller, Depends(caller)]) -> Caller:
+            if c.role not in roles:
+                raise HTTPException(403, f"this needs the role {' or '.join(roles)}, not {c.role}")
+            return c
+
+        return Depends(check)
+
+    anyone = allow("facility", "service_leader", "admin")
+    leaders = allow("service_leader", "admin")
+    admins = allow("admin")
+
+    @app.exception_handler(InfluxError)
+    def _influx_down(request: Request, e: InfluxError) -> JSONResponse:
+        return JSONResponse({"detail": str(e)}, status_code=503)
+
+    @app.exception_handler(BackendError)
+    def _bad_request(request: Request, e: BackendError) -> JSONResponse:
+        return JSONResponse({"detail": str(e)}, status_code=400)
+
+    def today() -> date:
+        return local_day(clock(), backend.tz)
+
+    @app.get("/health", tags=["service"], summary="Liveness, without a token")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/buildings", tags=["registry"], dependencies=[anyone])
+    def buildings() -> list[Building]:
+        return backend.registry.buildings()
+
+    @app.get("/buildings/{building}", tags=["registry"], dependencies=[anyone])
+    def building(building: str) -> Building:
+        found = backend.registry.building(building)
+        if found is None:
+            raise HTTPException(404, f"no building {building!r}")
+        return found
+
+    @app.get("/rooms", tags=["registry"], dependencies=[anyone])
+    def rooms(building: str | None = None) -> list[Room]:
+        return backend.registry.rooms(building)
+
+    @app.get("/devices", tags=["registry"], dependencies=[anyone])
+    def devices(building: str | None = None) -> list[Device]:
+        return backend.registry.devices(building)
+
+    @app.get("/people", tags=["registry"], dependencies=[leaders])
+    def people(role: str | None = None, building: str | None = None) -> list[Person]:
+        return backend.registry.people(role, building)
+
+    @app.get("/registry", tags=["registry"], dependencies=[admins])
+    def registry_export() -> RegistryData:
+        return backend.registry.data()
+
+    @app.put("/registry", tags=["registry"], dependencies=[admins])
+    def registry_import(
+        data: RegistryData,
+        replace: Annotated[bool, Query(description="replace all, rather than merge")] = False,
+    ) -> Changed:
+        problems = reference_problems(data) if replace else []
+        if problems:
+            raise HTTPException(422, [f"{section}[{i}]: {p}" for section, i, p in problems[:50]])
+        try:
+            if replace:
+                backend.registry.replace(data)
+            else:
+                backend.registry.merge(data)
+        except RegistryError as e:
+            raise HTTPException(422, str(e)) from None
+        return Changed(counts=backend.registry.counts())
+
+    @app.get("/roomtypes", tags=["planning"], dependencies=[anyone])
+    def room_types() -> dict[str, RoomType]:
+        return backend.types
+
+    @app.get("/plans", tags=["planning"], dependencies=[anyone])
+    def plans(
+        day: Annotated[date | None, Query(alias="date")] = None,
+        building: str | None = None,
+        shift: str | None = None,
+    ) -> list[PlanOut]:
+        return [_plan_out(p) for p in backend.plans(day or today(), building, shift)]
+
+    @app.post("/plans", tags=["planning"], dependencies=[leaders])
+    def make_plans(
+        shift: str,
+        day: Annotated[date | None, Query(alias="date")] = None,
+        building: str | None = None,
+    ) -> list[PlanOut]:
+        made = backend.make_plans(day or today(), shift, clock(), building)
+        return [_plan_out(p) for p in made]
+
+    @app.get("/visits", tags=["visits"], dependencies=[leaders])
+    def visits(
+        day: Annotated[date | None, Query(alias="date")] = None, building: str | None = None
+    ) -> list[VisitOut]:
+        start, end = day_window(day or today(), backend.tz)
+        return [
+            VisitOut(**asdict(v), duration_s=v.duration_s)
+            for v in read_visits(backend.influx, start, min(end, clock()), building)
+        ]
+
+    @app.get("/verification", tags=["visits"], dependencies=[anyone])
+    def verification(
+        day: Annotated[date | None, Query(alias="date")] = None, building: str | None = None
+    ) -> list[DayVerification]:
+        books = backend.verify(day or today(), clock(), building)
+        return [books[b] for b in sorted(books)]
+
+    @app.get("/savings", tags=["savings"], dependencies=[anyone])
+    def savings(first: date, last: date | None = None, building: str | None = None) -> Savings:
+        return backend.savings(first, last or first, clock(), building)
+
+    def who(c: Annotated[Caller, Depends(caller)]) -> str:
+        return c.label
+
+    app.include_router(
+        alerts_router(settings, who=who, clock=clock),
+        dependencies=[leaders],
+    )
+    return app
