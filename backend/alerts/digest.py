@@ -23,6 +23,7 @@ WORDS = {
         "open": "Open alerts ({n}):",
         "no_open": "No open alerts.",
         "acked": "acknowledged",
+        "buddies": "Trainees: {n} visit(s) together with their buddy.",
         "notes": "Trainee notes:",
         "footer": "Pletfri. List and acknowledge alerts: pletfri alerts list / ack",
     },
@@ -38,6 +39,7 @@ WORDS = {
         "open": "Åbne alarmer ({n}):",
         "no_open": "Ingen åbne alarmer.",
         "acked": "kvitteret",
+        "buddies": "Elever: {n} besøg sammen med deres makker.",
         "notes": "Noter om elever:",
         "footer": "Pletfri. Se og kvittér alarmer: pletfri alerts list / ack",
     },
@@ -57,6 +59,7 @@ def build(
     sources: Sources,
     open_alerts: list[Alert],
     tz: ZoneInfo,
+    now_ms: int,
 ) -> dict[str, Any]:
     """The digest for one leader and day, as a message every channel can send."""
     lang = leader.language if leader.language in WORDS else "en"
@@ -64,7 +67,7 @@ def build(
     lines = [w["hello"].format(name=leader.name, day=day.isoformat()), ""]
     for building in buildings:
         lines.append(w["building"].format(building=building))
-        v = sources.verification(building, day)
+        v = sources.verification(building, day, now_ms)
         if v is None:
             lines.append(w["no_verification"])
         else:
@@ -77,6 +80,8 @@ def build(
                     too_short=v.too_short,
                 )
             )
+            if v.buddy_visits:
+                lines.append(w["buddies"].format(n=v.buddy_visits))
         mine = [a for a in open_alerts if a.building == building]
         if mine:
             lines.append(w["open"].format(n=len(mine)))

@@ -14,7 +14,7 @@ between deciding and sending loses nothing.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -165,11 +165,9 @@ class AlertEngine:
         recipients = self.sources.leaders(alert.building) if leaders else []
         for leader in recipients:
             msg = render(alert, event, leader.language, self.tz) | {"severity": severity}
-            due = (
-                now_ms
-                if severity == "critical"
-                else quiet_until(now_ms, self._quiet_hours(leader), self.tz)
-            )
+            # Only what is critical in itself wakes a leader; an escalation waits too.
+            quiet = "" if alert.severity == "critical" else self._quiet_hours(leader)
+            due = quiet_until(now_ms, quiet, self.tz)
             for channel, address in (("email", leader.email), ("webhook", leader.webhook)):
                 if channel in enabled and address:
                     self.store.queue(alert.id, event, channel, address, leader.id, msg, due)
@@ -177,9 +175,11 @@ class AlertEngine:
         if leaders and event == "escalated" and "email" in enabled:
             lang = recipients[0].language if recipients else "en"
             msg = render(alert, event, lang, self.tz) | {"severity": severity}
+            quiet = "" if alert.severity == "critical" else self.settings.alerts.quiet_hours
+            due = quiet_until(now_ms, quiet, self.tz)
             for address in self.settings.alerts.escalation_emails:
                 self.store.queue(
-                    alert.id, event, "email", address, f"escalation:{address}", msg, now_ms
+                    alert.id, event, "email", address, f"escalation:{address}", msg, due
                 )
         if "mqtt" in enabled:
             self.store.queue(
@@ -225,8 +225,8 @@ class AlertEngine:
                 out.setdefault(leader.id, (leader, []))[1].append(building)
         return out
 
-    def digest(self, leader_id: str, day: Any) -> dict[str, Any]:
-        """Build (not send) one leader's digest for `day` (a date)."""
+    def digest(self, leader_id: str, day: date, now: datetime | int) -> dict[str, Any]:
+        """Build (not send) one leader's digest for `day`, as known at `now`."""
         leaders = self.leaders()
         if leader_id not in leaders:
             raise KeyError(
@@ -235,7 +235,7 @@ class AlertEngine:
             )
         leader, buildings = leaders[leader_id]
         open_alerts = [a for a in self.store.open_alerts() if a.building in buildings]
-        return digest.build(leader, buildings, day, self.sources, open_alerts, self.tz)
+        return digest.build(leader, buildings, day, self.sources, open_alerts, self.tz, to_ms(now))
 
     def queue_digests(self, now: datetime | int) -> int:
         """From `alerts.digest_hour` local time, queue yesterday's digest once per leader."""
@@ -251,7 +251,7 @@ class AlertEngine:
                     continue
                 if not self.store.claim_digest(leader_id, day.isoformat(), now_ms):
                     continue
-                msg = self.digest(leader_id, day)
+                msg = self.digest(leader_id, day, now_ms)
                 due = quiet_until(now_ms, self._quiet_hours(leader), self.tz)
                 for channel, address in (("email", leader.email), ("webhook", leader.webhook)):
                     if channel in self.channels and address:

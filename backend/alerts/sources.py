@@ -1,7 +1,8 @@
 """What the alerts read from the rest of the backend: registry, plan, verification, training.
 
 The rules take any object with these methods, so the alerts do not depend on how the
-backend stores them. `StaticSources` holds them in memory (tests, demo set-ups).
+backend stores them: `BackendSources` (backend_sources.py) reads the backend's registry,
+plans and verification; `StaticSources` holds them in memory (tests, demo set-ups).
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ class DayVerification:
     missed: int
     unplanned: int
     too_short: int
+    # Visits a trainee made together with their buddy.
+    buddy_visits: int = 0
 
 
 class Sources(Protocol):
@@ -76,7 +79,9 @@ class Sources(Protocol):
         """Planned cleanings whose shift ends in [since_ms, until_ms]."""
         ...
 
-    def verification(self, building: str, day: date) -> DayVerification | None: ...
+    def verification(self, building: str, day: date, now_ms: int) -> DayVerification | None:
+        """`day`'s verification as judged at `now_ms`; None if there is none."""
+        ...
 
     def trainee_notes(self, building: str, day: date) -> list[str]: ...
 
@@ -112,7 +117,7 @@ class StaticSources:
     def planned(self, since_ms: int, until_ms: int) -> list[PlannedCleaning]:
         return [p for p in self.plan if since_ms <= p.end_ms <= until_ms]
 
-    def verification(self, building: str, day: date) -> DayVerification | None:
+    def verification(self, building: str, day: date, now_ms: int) -> DayVerification | None:
         return self.verifications.get((building, day))
 
     def trainee_notes(self, building: str, day: date) -> list[str]:

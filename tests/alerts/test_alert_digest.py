@@ -18,7 +18,7 @@ MONDAY_0559 = T0_MS - 4 * HOUR - MIN  # 05:59 local
 def test_digest_once_per_leader_from_the_digest_hour(
     engine: AlertEngine, sources: StaticSources, influx: Influx, smtp: Inbox, webhook: Hook
 ) -> None:
-    sources.verifications[("b001", SUNDAY)] = DayVerification(40, 37, 2, 1, 3)
+    sources.verifications[("b001", SUNDAY)] = DayVerification(40, 37, 2, 1, 3, buddy_visits=4)
     sources.notes[("b001", SUNDAY)] = ["Trainee T-07 cleaned the gym alone for the first time."]
     status(influx, STATION, False, MONDAY_0559 - HOUR)
     engine.evaluate(MONDAY_0559)
@@ -41,6 +41,7 @@ def test_digest_once_per_leader_from_the_digest_hour(
         "Kontrol: 37 af 40 planlagte rengøringer udført, 2 mangler, 1 uplanlagte, 3 for korte."
         in text
     )
+    assert "Elever: 4 besøg sammen med deres makker." in text
     assert "Åbne alarmer (1):" in text and f"Enhed offline: {STATION}" in text
     assert "Trainee T-07 cleaned the gym alone" in text
     ben = digests["ben@example.dk"].get_content()

@@ -1,0 +1,80 @@
+"""The alerts' sources from the backend itself: registry, stored plans, verification."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from backend import plans
+from backend.alerts.sources import (
+    DayVerification,
+    Device,
+    Leader,
+    PlannedCleaning,
+    Room,
+)
+from backend.service import Backend
+from pletfri.settings import Settings
+
+
+class BackendSources:
+    """`Sources` over a `Backend` (backend/service.py); one per engine."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.backend = Backend(settings)
+        self.registry = self.backend.registry
+        self._cards: set[str] = set()
+        self._verified: dict[tuple[date, int], dict[str, DayVerification]] = {}
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def buildings(self) -> list[str]:
+        return [b.id for b in self.registry.buildings()]
+
+    def leaders(self, building: str) -> list[Leader]:
+        return [
+            Leader(p.id, p.name or p.id, p.language, p.email, p.webhook, p.quiet_hours)
+            for p in self.registry.leaders(building)
+        ]
+
+    def rooms(self) -> dict[str, Room]:
+        return {r.id: Room(r.id, r.building, r.type, r.area_m2) for r in self.registry.rooms()}
+
+    def devices(self) -> dict[str, Device]:
+        return {
+            d.device: Device(d.device, d.kind, d.building, d.room)
+            for d in self.registry.placed_devices()
+        }
+
+    def known_card(self, card: str) -> bool:
+        # Unknown cards are rare: read the cards again only when one is not found.
+        if card not in self._cards:
+            self._cards = set(self.registry.card_owners())
+        return card in self._cards
+
+    def planned(self, since_ms: int, until_ms: int) -> list[PlannedCleaning]:
+        return [
+            PlannedCleaning(b, room, shift, start, end)
+            for b, room, shift, start, end in plans.planned_between(
+                self.registry, since_ms, until_ms
+            )
+        ]
+
+    def _day(self, day: date, now_ms: int) -> dict[str, DayVerification]:
+        # One verification of every building per day and instant, shared by all digests.
+        key = (day, now_ms)
+        if key not in self._verified:
+            self._verified = {key: {}}
+            for building, v in self.backend.verify(day, now_ms).items():
+                self._verified[key][building] = DayVerification(
+                    v.planned, v.done, v.missed, v.unplanned, v.too_short, v.buddy_visits
+                )
+        return self._verified[key]
+
+    def verification(self, building: str, day: date, now_ms: int) -> DayVerification | None:
+        return self._day(day, now_ms).get(building)
+
+    def trainee_notes(self, building: str, day: date) -> list[str]:
+        # The backend keeps no free-text notes on trainees yet; buddy visits come with the
+        # verification.
+        return []
