@@ -73,23 +73,30 @@ class Sensor:
         if now_ms < st.next_send:
             return False
         st.next_send = now_ms + self.settings["send_s"] * 1000
-        if st.closed:
-            periods = []
-            for end, motion, presence_s, entries in st.closed:
-                periods.append(
-                    contract.period_record(
-                        st.period_s,
-                        motion,
-                        presence_s if presence_s else None,
-                        entries if entries else None,
-                        self.clock.unix_ms(end),
-                    )
+        periods = []
+        for end, motion, presence_s, entries in st.closed:
+            periods.append(
+                contract.period_record(
+                    st.period_s,
+                    motion,
+                    presence_s if presence_s else None,
+                    entries if entries else None,
+                    self.clock.unix_ms(end),
                 )
-            msg = contract.occupancy_payload(
-                st.boot, self.uplink.next_seq(), periods, self.clock.unix_ms(now_ms)
             )
+        ts = self.clock.unix_ms(now_ms)
+        while periods:
+            # One message per wake, unless a day of dated periods is over the size limit.
+            n = len(periods)
+            seq = self.uplink.seq + 1
+            while n > 1 and not self.uplink.fits(
+                contract.occupancy_payload(st.boot, seq, periods[:n], ts)
+            ):
+                n = (n + 1) // 2
+            msg = contract.occupancy_payload(st.boot, self.uplink.next_seq(), periods[:n], ts)
             self.uplink.send(contract.OCCUPANCY, msg)
-            st.closed = []
+            periods = periods[n:]
+        st.closed = []
         self.heartbeat(now_ms)
         st.seq = self.uplink.seq
         return True

@@ -41,9 +41,15 @@ class Uplink:
     def up(self):
         return self._up and self.link.up()
 
+    def encode(self, msg):
+        return json.dumps(msg, separators=(",", ":")).encode()
+
+    def fits(self, msg):
+        return len(self.encode(msg)) <= contract.MAX_PAYLOAD
+
     def send(self, channel, msg):
         """Queue one message durably, then push it if the link is up."""
-        payload = json.dumps(msg).encode()
+        payload = self.encode(msg)
         if len(payload) > contract.MAX_PAYLOAD:
             raise ValueError(
                 "%s message of %d bytes is over the contract's %d"

@@ -48,6 +48,7 @@ class SharedLink:
         self.on_puback: Callable[[int], None] | None = None
         self._up = False
         self._pid = 0
+        self.inbox: list[tuple[str, bytes]] = []
 
     def up(self) -> bool:
         return self._up and self.online
@@ -78,13 +79,17 @@ class SharedLink:
         """The simulator subscribes for all devices at once (sim.link.Pool.subscribe)."""
 
     def deliver(self, channel: str, payload: bytes) -> None:
-        """A downlink message for this device, from the shared connection."""
-        if self.up() and self.on_message:
-            self.on_message(contract.topic(self.device, channel), payload)
+        """A downlink message for this device, from the shared connection; the logic gets
+        it at its next poll, with that poll's time."""
+        if self.up():
+            self.inbox.append((contract.topic(self.device, channel), payload))
 
     def poll(self, now_ms: int) -> None:
         if not self.online:
             self._up = False
+            self.inbox.clear()
+        while self.inbox and self.on_message:
+            self.on_message(*self.inbox.pop(0))
 
     def close(self, clean: bool = True) -> None:
         self._up = False
