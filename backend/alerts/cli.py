@@ -3,21 +3,36 @@
 from __future__ import annotations
 
 import json
+import logging
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from datetime import date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
 
 from backend.alerts.acknowledge import AlertStateError, acknowledge
+from backend.alerts.backend_sources import BackendSources
+from backend.alerts.engine import AlertEngine
 from backend.alerts.hours import SpanError, parse_span
 from backend.alerts.model import iso
 from backend.alerts.points import flush
 from backend.alerts.store import AlertNotFound, AlertStore
+from backend.registry import RegistryError
+from backend.service import BackendError
 from pletfri.command import fail, settings
 from pletfri.influx import Influx, InfluxError
 
+log = logging.getLogger(__name__)
 app = typer.Typer(help="Alerts to service leaders.", no_args_is_help=True)
+
+
+def local_day(ms: int, tz: ZoneInfo) -> date:
+    return datetime.fromtimestamp(ms / 1000, tz).date()
 
 
 def _store(ctx: typer.Context) -> AlertStore:
@@ -144,6 +159,77 @@ def retry(ctx: typer.Context) -> None:
     finally:
         store.close()
     typer.echo(f"{n} failed messages queued again")
+
+
+@contextmanager
+def _engine(ctx: typer.Context) -> Iterator[AlertEngine]:
+    s = settings(ctx)
+    try:
+        sources = BackendSources(s)
+    except (BackendError, RegistryError) as e:
+        raise fail(str(e)) from None
+    with closing(sources), AlertEngine(s, sources) as engine:
+        yield engine
+
+
+@app.command("run")
+def run(
+    ctx: typer.Context,
+    every: Annotated[float, typer.Option(min=1, help="Seconds between evaluations.")] = 60,
+    once: Annotated[bool, typer.Option("--once", help="Evaluate, send and stop.")] = False,
+) -> None:
+    """Evaluate the rules, queue digests and send what is due, now and then every --every s."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with _engine(ctx) as engine:
+        try:
+            while True:
+                result, report = engine.tick(_now_ms())
+                counts = result.counts()
+                log.info(
+                    "alerts: new %s, escalated %s, resolved %s; sent %s, failed %d",
+                    counts["new"],
+                    counts["escalated"],
+                    counts["resolved"],
+                    report.sent,
+                    len(report.failed),
+                )
+                for rule, error in result.errors.items():
+                    log.error("rule %s could not run: %s", rule, error)
+                if once or stop.wait(every):
+                    break
+        except KeyboardInterrupt:
+            pass
+
+
+@app.command("digest")
+def digest_cmd(
+    ctx: typer.Context,
+    leader: Annotated[str, typer.Argument(help="The service leader's id in the registry.")],
+    day: Annotated[
+        str | None, typer.Option(help="The day it covers, YYYY-MM-DD (default: yesterday).")
+    ] = None,
+    send: Annotated[bool, typer.Option("--send", help="Send it too (e-mail, webhook).")] = False,
+) -> None:
+    """Print a service leader's daily digest; with --send, also send it now."""
+    now = _now_ms()
+    tz = ZoneInfo(settings(ctx).backend.timezone)
+    try:
+        which = date.fromisoformat(day) if day else local_day(now, tz) - timedelta(days=1)
+    except ValueError:
+        raise fail(f"--day {day!r} is not a date; write it as YYYY-MM-DD") from None
+    with _engine(ctx) as engine:
+        try:
+            msg = engine.digest(leader, which, now)
+        except KeyError as e:
+            raise fail(str(e.args[0])) from None
+        typer.echo(f"{msg['title']}\n\n{msg['text']}\n\n{msg['footer']}")
+        if send:
+            queued = engine.send_digest(leader, which, now)
+            report = engine.deliver(now)
+            typer.echo(f"queued {queued} message(s); sent {report.sent or 'none'}")
+            for f in report.failed:
+                typer.echo(f"FAILED {f.channel} {f.address}: {f.error}", err=True)
 
 
 def register(root: typer.Typer) -> None:

@@ -249,13 +249,25 @@ class AlertEngine:
             for leader_id, (leader, _) in self.leaders().items():
                 if not (leader.email or leader.webhook):
                     continue
-                if not self.store.claim_digest(leader_id, day.isoformat(), now_ms):
-                    continue
-                msg = self.digest(leader_id, day, now_ms)
-                due = quiet_until(now_ms, self._quiet_hours(leader), self.tz)
-                for channel, address in (("email", leader.email), ("webhook", leader.webhook)):
-                    if channel in self.channels and address:
-                        self.store.queue(None, "digest", channel, address, leader_id, msg, due)
+                if self.store.claim_digest(leader_id, day.isoformat(), now_ms):
+                    due = quiet_until(now_ms, self._quiet_hours(leader), self.tz)
+                    if self._queue_digest(leader, day, now_ms, due):
+                        queued += 1
+        return queued
+
+    def send_digest(self, leader_id: str, day: date, now: datetime | int) -> int:
+        """Queue one leader's digest at once (on request); returns the messages queued."""
+        now_ms = to_ms(now)
+        leader = self.leaders()[leader_id][0]
+        with self.store.transaction():
+            return self._queue_digest(leader, day, now_ms, now_ms)
+
+    def _queue_digest(self, leader: Leader, day: date, now_ms: int, due_ms: int) -> int:
+        msg = self.digest(leader.id, day, now_ms)
+        queued = 0
+        for channel, address in (("email", leader.email), ("webhook", leader.webhook)):
+            if channel in self.channels and address:
+                self.store.queue(None, "digest", channel, address, leader.id, msg, due_ms)
                 queued += 1
         return queued
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from typer.testing import CliRunner
 
 from backend.alerts.engine import AlertEngine
 from backend.alerts.sources import Device, Leader, Room, StaticSources
@@ -120,3 +122,19 @@ def engine(
 ) -> Iterator[AlertEngine]:
     with AlertEngine(alert_settings, sources, influx) as e:
         yield e
+
+
+@pytest.fixture
+def env(alert_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    monkeypatch.setenv("PLETFRI_BACKEND__DATABASE_FILE", str(alert_settings.backend.database_file))
+    monkeypatch.setenv("PLETFRI_INFLUX__URL", alert_settings.influx.url)
+    monkeypatch.setenv("PLETFRI_INFLUX__DATABASE", alert_settings.influx.database)
+    monkeypatch.setenv("PLETFRI_MQTT__PORT", str(alert_settings.mqtt.port))
+    monkeypatch.setenv("PLETFRI_ALERTS__SMTP_PORT", str(alert_settings.alerts.smtp_port))
+    monkeypatch.setenv("PLETFRI_ALERTS__QUIET_HOURS", "")
+    monkeypatch.setenv("PLETFRI_ALERTS__RETRY_WAIT_S", "0")
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield CliRunner()
+    root.handlers[:] = handlers
+    root.setLevel(level)

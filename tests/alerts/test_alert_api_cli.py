@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -65,18 +62,6 @@ def test_api_takes_the_name_from_the_login(alert_settings: Settings, two_alerts:
     app.include_router(router(alert_settings, who=lambda: "leader-7"))
     r = TestClient(app).post(f"/alerts/{two_alerts[0]}/ack", json={"by": "someone else"})
     assert r.json()["acknowledged_by"] == "leader-7"
-
-
-@pytest.fixture
-def env(alert_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("PLETFRI_BACKEND__DATABASE_FILE", str(alert_settings.backend.database_file))
-    monkeypatch.setenv("PLETFRI_INFLUX__URL", alert_settings.influx.url)
-    monkeypatch.setenv("PLETFRI_INFLUX__DATABASE", alert_settings.influx.database)
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield CliRunner()
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def test_cli_lists_and_acknowledges(env: CliRunner, two_alerts: list[int]) -> None:

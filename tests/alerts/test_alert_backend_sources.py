@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import date
 
 import pytest
+from typer.testing import CliRunner
 
 from backend import plans
 from backend.alerts.backend_sources import BackendSources
@@ -21,6 +23,7 @@ from backend.registry.model import (
     RegistryData,
     Room,
 )
+from pletfri.cli import app as cli
 from pletfri.influx import Influx
 from pletfri.settings import Settings
 
@@ -95,3 +98,22 @@ def test_digest_carries_the_backends_verification(
     with AlertEngine(alert_settings, registry_sources) as engine:
         text = engine.digest("p0900", MONDAY, T0_MS + 20 * HOUR)["text"]
     assert "Verification: 0 of 1 planned cleanings done, 1 missed" in text
+
+
+def test_cli_run_once_and_digest(
+    env: CliRunner, registry_sources: BackendSources, influx: Influx, smtp: Inbox
+) -> None:
+    # Wall-clock now: an unknown card tapped a minute ago.
+    now = int(time.time() * 1000)
+    tap(influx, "fedcba9876543210", now - MIN)
+    # The registry gives Anna quiet hours; the test must not depend on the time of day.
+    assert env.invoke(cli, ["alerts", "quiet", "p0900", ""]).exit_code == 0
+    out = env.invoke(cli, ["alerts", "run", "--once"])
+    assert out.exit_code == 0, out.output
+    assert any(m["Subject"] == "[Pletfri] Unknown card in b001" for m in smtp.messages)
+    out = env.invoke(cli, ["alerts", "digest", "p0900", "--day", "2026-11-23", "--send"])
+    assert out.exit_code == 0, out.output
+    assert "Daily digest 2026-11-23" in out.output and "Open alerts (1):" in out.output
+    assert "sent {'email': 1, 'webhook': 1}" in out.output
+    out = env.invoke(cli, ["alerts", "digest", "p9999"])
+    assert out.exit_code == 2 and "'p9999' is not a service leader" in out.output
