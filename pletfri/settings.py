@@ -189,6 +189,18 @@ class AlertsSettings(Section):
     silent_sensor: SilentSensorRule = SilentSensorRule()
 
 
+class DemoSettings(Section):
+    # Messages per second the simulated fleet offers the broker (paced: a flood collapses it).
+    rate: float = Field(8000.0, gt=0)
+    connections: int = Field(4, ge=1, le=64)
+    # The devices' settings in the demo (firmware defaults: 3600 and 300), chosen so a
+    # school week of 155 buildings fits a few minutes on 2 cores; see docs/demo.md.
+    sensor_send_s: int = Field(7200, ge=900, le=86400)
+    station_heartbeat_s: int = Field(21600, ge=60)
+    # Above sensor_send_s, or every sleeping sensor would look dead between its wakes.
+    last_seen_timeout_s: int = Field(10800, ge=60)
+
+
 class RunSettings(Section):
     # Where the service runner keeps the servers' configuration, data and logs.
     dir: Path = Path("run")
@@ -205,6 +217,7 @@ class Settings(BaseSettings):
     gateway: GatewaySettings = GatewaySettings()
     backend: BackendSettings = BackendSettings()
     alerts: AlertsSettings = AlertsSettings()
+    demo: DemoSettings = DemoSettings()
     run: RunSettings = RunSettings()
 
     @classmethod
