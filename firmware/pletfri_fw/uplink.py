@@ -61,7 +61,10 @@ class Uplink:
             # The dropped oldest message was in flight: its PUBACK means nothing now.
             self._inflight.pop(0)
         if self.up():
-            self._pump()
+            try:
+                self._pump()
+            except OSError as e:
+                self._down(self._now, str(e))
 
     def poll(self, now_ms):
         self._now = now_ms
