@@ -107,23 +107,23 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "en": (
             "Card used in two buildings: {card}",
             "Card {card} was tapped in {building} at {here} and in {other} at {there}, "
-            "{minutes} min apart: no one travels that fast. Copied or shared card?",
+            "{minutes:g} min apart: no one travels that fast. Copied or shared card?",
         ),
         "da": (
             "Kort brugt i to bygninger: {card}",
-            "Kort {card} blev brugt i {building} kl. {here} og i {other} kl. {there}, med "
-            "{minutes} min imellem: så hurtigt kan ingen nå frem. Kopieret eller delt kort?",
+            "Kort {card} blev brugt i {building} {here} og i {other} {there}, med "
+            "{minutes:g} min imellem: så hurtigt kan ingen nå frem. Kopieret eller delt kort?",
         ),
     },
     "silent_sensor": {
         "en": (
             "Sensor counts nothing: {device}",
-            "{device} in {room} counted no use for {hours} h while the room was in use by "
+            "{device} in {room} counted no use for {hours:g} h while the room was in use by "
             "timetable (until {until}). Is it covered or stuck?",
         ),
         "da": (
             "Sensor tæller ingenting: {device}",
-            "{device} i {room} har ikke talt nogen brug i {hours} timer, mens lokalet ifølge "
+            "{device} i {room} har ikke talt nogen brug i {hours:g} timer, mens lokalet ifølge "
             "skemaet var i brug (til {until}). Er den tildækket eller gået i stå?",
         ),
     },

@@ -29,6 +29,7 @@ def test_offline_station_opens_one_alert_and_resolves(
     report = engine.deliver(T0_MS + MIN)
     assert report.sent == {"email": 1, "webhook": 1, "mqtt": 1} and not report.failed
     assert smtp.messages[0]["Subject"] == f"[Pletfri] Enhed offline: {STATION}"
+    assert smtp.messages[0]["Content-Language"] == "da"
     assert "har været offline siden 2026-11-23 09:40" in smtp.messages[0].get_content()
     assert webhook.bodies[0]["title"] == f"Enhed offline: {STATION}"
 

@@ -24,8 +24,9 @@ class EmailChannel:
         mail["Subject"] = f"[Pletfri] {message['title']}"
         mail["Date"] = formatdate(localtime=False)
         mail["Message-ID"] = make_msgid(domain="pletfri")
-        mail["Content-Language"] = message.get("language", "en")
         mail.set_content(plain_text(message))
+        # After set_content, which replaces the Content-* headers.
+        mail["Content-Language"] = message.get("language", "en")
         return mail
 
     def send(self, address: str, message: dict[str, Any]) -> None:
