@@ -72,8 +72,11 @@ class MQTTClient:
         return self._pid
 
     def _send(self, data):
+        s = self._sock
+        if s is None:
+            raise OSError("not connected")
         try:
-            self._sock.sendall(data)
+            s.sendall(data)
         except OSError:
             self.close(False)
             raise
@@ -132,12 +135,16 @@ class MQTTClient:
         self._send(codec.subscribe(self._next_pid(), [(topic, qos)]))
 
     def poll(self, now_ms):
-        if self._sock is None:
-            return
         self._now = now_ms
-        while self._poller.poll(0):
+        while True:
+            s = self._sock
+            poller = self._poller
+            if s is None or poller is None:
+                return  # closed while handling what came in
+            if not poller.poll(0):
+                break
             try:
-                chunk = self._sock.recv(512)
+                chunk = s.recv(512)
             except OSError:
                 self.close(False)
                 raise
@@ -146,8 +153,6 @@ class MQTTClient:
                 raise OSError("broker closed the connection")
             self._buf += chunk
             self._dispatch()
-            if self._sock is None:
-                return
         self._keepalive(now_ms)
 
     def _dispatch(self):

@@ -3,8 +3,8 @@
 #   information frame: 00 00 FF LEN LCS TFI PD0..PDn DCS 00
 #   LEN counts TFI and the data; LEN + LCS = 0 and TFI + PD... + DCS = 0 (mod 256);
 #   TFI is D4 from the host, D5 from the PN532. ACK: 00 00 FF 00 FF 00.
-HOST = 0xD4
-PN532 = 0xD5
+TFI_HOST = 0xD4
+TFI_PN532 = 0xD5
 ACK = b"\x00\x00\xff\x00\xff\x00"
 NACK = b"\x00\x00\xff\xff\x00\x00"
 I2C_ADDR = 0x24
@@ -19,7 +19,7 @@ class FrameError(ValueError):
     pass
 
 
-def frame(data, tfi=HOST):
+def frame(data, tfi=TFI_HOST):
     """The information frame carrying `data` (command code first)."""
     n = len(data) + 1
     if n > 255:
@@ -32,7 +32,7 @@ def command(code, params=b""):
     return frame(bytes([code]) + params)
 
 
-def parse(buf, tfi=PN532):
+def parse(buf, tfi=TFI_PN532):
     """The data (response code first) of the frame in `buf`; FrameError says why not."""
     i = bytes(buf).find(b"\x00\xff")
     if i < 0:
@@ -40,10 +40,10 @@ def parse(buf, tfi=PN532):
     if len(buf) < i + 4:
         raise FrameError("truncated before LEN/LCS")
     n = buf[i + 2]
+    if n == 0 and buf[i + 3] == 0xFF:
+        raise FrameError("an ACK frame, not an information frame")
     if (n + buf[i + 3]) & 0xFF:
         raise FrameError("length checksum wrong: LEN %02x LCS %02x" % (n, buf[i + 3]))
-    if n == 0:
-        raise FrameError("an ACK frame, not an information frame")
     body = buf[i + 4 : i + 4 + n]
     if len(body) < n or len(buf) < i + 5 + n:
         raise FrameError("truncated: LEN %d but %d bytes follow" % (n, len(buf) - i - 4))

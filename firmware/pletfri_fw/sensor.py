@@ -24,7 +24,7 @@ class Sensor:
         self.settings = dict(DEFAULTS)
         if settings:
             self.settings.update(settings)
-        self.state = None
+        self.state = ss.State()  # replaced by resume()
         self.cold = False
         self._awake_since = 0
         uplink.channels = (contract.CONFIG,)
