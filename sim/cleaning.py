@@ -10,14 +10,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from sim.world import Building, Cleaner, Room
-
-# When the cleaning shift starts, local time, by building kind: after the users leave.
-SHIFT_START = {"school": time(15, 0), "daycare": time(17, 15), "townhall": time(16, 30)}
-DEFAULT_SHIFT_START = time(16, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +27,8 @@ class BehaviourConfig:
     short_p: float = 0.04  # a visit far shorter than the room needs
     no_leave_tap_p: float = 0.02  # the leaving tap forgotten
     double_tap_p: float = 0.03  # the arrival tap repeated
-    shift_minutes: float = 240.0
+    # One cleaner's round at most; a longer plan is shared by the building's teams.
+    round_minutes: float = 240.0
     walk_minutes: tuple[float, float] = (1.0, 3.0)
 
 
@@ -74,42 +70,38 @@ def _rounds(plan: list[PlannedRoom], shift_minutes: float) -> list[list[PlannedR
 
 
 def _teams(building: Building) -> list[tuple[Cleaner, Cleaner | None]]:
-    """Who works the rounds: trainees with their buddies first, then the others."""
+    """Who works the rounds: a buddy with one trainee, everyone else on their own."""
     by_id = {c.id: c for c in building.cleaners}
     teams: list[tuple[Cleaner, Cleaner | None]] = []
-    buddies = set()
+    busy: set[str] = set()
     for c in building.cleaners:
-        if c.role == "trainee" and c.buddy in by_id:
+        if c.role == "trainee" and c.buddy in by_id and c.buddy not in busy:
             teams.append((c, by_id[c.buddy]))
-            buddies.add(c.buddy)
-    teams += [
-        (c, None)
-        for c in building.cleaners
-        if c.role != "trainee" and c.id not in buddies and c.role != "service_leader"
-    ]
+            busy |= {c.id, c.buddy}
+    teams += [(c, None) for c in building.cleaners if c.id not in busy]
     return teams
 
 
-def work_day(
+def work_shift(
     building: Building,
     plan: list[PlannedRoom],
-    day: date,
-    tz: ZoneInfo,
+    start: datetime,
     seed: int,
     config: BehaviourConfig = BehaviourConfig(),
 ) -> tuple[list[Tap], list[VisitTruth]]:
-    """The taps of one building's cleaning on `day`, in time order, and what really happened."""
-    rng = random.Random(f"{seed}:cleaning:{building.id}:{day.isoformat()}")
+    """The taps of one building's shift from `start` (aware), in time order, and the truth."""
+    rng = random.Random(f"{seed}:cleaning:{building.id}:{start.isoformat()}")
     teams = _teams(building)
     if not teams or not plan:
         return [], []
-    start = datetime.combine(day, SHIFT_START.get(building.kind, DEFAULT_SHIFT_START), tz)
     taps: list[Tap] = []
     truths: list[VisitTruth] = []
-    for i, rnd in enumerate(_rounds(plan, config.shift_minutes)):
-        lead, buddy = teams[i % len(teams)]
-        # Rounds beyond the team count start later the same evening.
-        t = start + timedelta(minutes=rng.uniform(0, 10) + 60 * (i // len(teams)))
+    # Each team starts a little after the shift begins and works its rounds back to back.
+    clocks = [start + timedelta(minutes=rng.uniform(0, 10)) for _ in teams]
+    for i, rnd in enumerate(_rounds(plan, config.round_minutes)):
+        k = i % len(teams)
+        lead, buddy = teams[k]
+        t = clocks[k] + (timedelta(minutes=15) if i >= len(teams) else timedelta(0))
         cards = [lead] + ([buddy] if buddy else [])
         for p in rnd:
             if p.room.station is None:
@@ -124,8 +116,8 @@ def work_day(
             end = t + timedelta(minutes=minutes)
             no_leave = rng.random() < config.no_leave_tap_p
             double = rng.random() < config.double_tap_p
-            for k, c in enumerate(cards):
-                arrive = t + timedelta(seconds=4 * k)
+            for j, c in enumerate(cards):
+                arrive = t + timedelta(seconds=4 * j)
                 taps.append(Tap(_ms(arrive), p.room.station, c.uid, c.id))
                 if double:
                     # Half within the station's debounce, half a nervous repeat later on.
@@ -135,7 +127,7 @@ def work_day(
                     )
                 if not no_leave:
                     taps.append(
-                        Tap(_ms(end + timedelta(seconds=4 * k)), p.room.station, c.uid, c.id)
+                        Tap(_ms(end + timedelta(seconds=4 * j)), p.room.station, c.uid, c.id)
                     )
             outcome = "no_leave_tap" if no_leave else "short" if short else "done"
             truths.append(
@@ -150,5 +142,6 @@ def work_day(
                 )
             )
             t = end
+        clocks[k] = t
     taps.sort(key=lambda x: x.ms)
     return taps, truths

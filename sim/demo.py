@@ -1,9 +1,12 @@
 """`pletfri demo`: the whole system on this machine against a simulated municipality.
 
-The real Mosquitto and InfluxDB, the real gateway and backend; the fleet (sim/fleet.py)
-plays every sensor and station of the registry through the last school week, cleaners
-work the backend's plan each afternoon, and the backend keeps its books each night.
-Each run starts fresh in run/demo/: figures from two runs mixed together would be wrong.
+The real Mosquitto and InfluxDB, the real gateway (in a process of its own) and the real
+backend; the fleet (sim/fleet.py) plays every sensor and station of the sample registry
+through the last school week with the firmware's own logic. At each shift's start the
+backend plans it and publishes every station's need, and the cleaners work that plan;
+alerts are evaluated through the day; at the end the week's books are kept.
+
+Each run starts fresh in <run.dir>/demo: figures from two runs mixed would be wrong.
 """
 
 from __future__ import annotations
@@ -12,32 +15,24 @@ import contextlib
 import logging
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from backend.alerts.sources import PlannedCleaning
-from pletfri.services import running_stack
+from backend.planner import Plan
+from pletfri.services import Stack, running_stack
 from pletfri.settings import Settings, load_settings
-from sim.alerting import Alerting
 from sim.calendar import Calendar, SimDay, school_week
-from sim.cleaning import (
-    DEFAULT_SHIFT_START,
-    SHIFT_START,
-    BehaviourConfig,
-    PlannedRoom,
-    Tap,
-    work_day,
-)
+from sim.cleaning import PlannedRoom, Tap, work_shift
 from sim.faults import Faults, plant
-from sim.fleet import Fleet
+from sim.fleet import Fleet, FleetConfig
 from sim.link import Pool
-from sim.platform import Platform
+from sim.platform import Books, Platform
 from sim.processes import GatewayProcess
 from sim.summary import Summary, collect
 from sim.world import Municipality
@@ -45,14 +40,18 @@ from sim.world import Municipality
 log = logging.getLogger(__name__)
 
 STEP_MS = 900_000
-# Rules that judge visits and need, which the backend's pairing and planner provide.
-VISIT_RULES = ("missed_cleaning", "short_visit", "overdue_room")
-# Alerts are evaluated every hour while cleaners work, every six hours otherwise, over the
-# last eight hours (ALERT_LOOKBACK_H): each evaluation reads every device's recent data.
-ALERT_BUSY_HOURS = range(14, 24)
+# Alerts are evaluated every three hours through the working day and at midnight, over the
+# last eight hours: each evaluation reads every device's recent data (~2 s at 155 buildings).
+ALERT_HOURS = (0, 7, 10, 13, 16, 19, 22)
 ALERT_LOOKBACK_H = 8
-# The plan for the evening shift is made from the day's use, just before the first shift.
-PLAN_AT = (14, 30)
+# In the simulated timetables meeting rooms and offices stand empty for hours as a matter
+# of course; a classroom that counts nothing all morning is worth a look.
+SILENT_ROOM_TYPES = ["classroom"]
+
+
+def site_key(seed: int) -> bytes:
+    """The sample registry's site key for `seed` (backend/registry/sample.py)."""
+    return f"pletfri-demo-{seed}".encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +61,6 @@ class DemoOptions:
     speed: float = 0.0  # simulated seconds per real second; 0: as fast as the broker allows
     seed: int = 1
     holiday: date | None = None
-    rate: float = 6000.0  # messages per second the fleet offers the broker
-    connections: int = 4
     today: date | None = None  # the run simulates the school week before this day
 
 
@@ -77,11 +74,14 @@ class DemoRun:
     calendar: Calendar
     faults: Faults
     summary: Summary | None = None
+    books: Books | None = None
     offline_station: str | None = None
     clone: Tap | None = None
     interrupted: bool = False
+    # Visits written before the run: each room's last cleaning (Platform.seed_history).
+    history_visits: int = 0
     wall_s: float = 0.0
-    # Wall seconds spent per phase, to show where a run's time goes (logged at DEBUG).
+    # Wall seconds per phase, to show where a run's time goes (logged at DEBUG).
     phases: dict[str, float] = field(default_factory=dict)
 
     @contextlib.contextmanager
@@ -97,7 +97,40 @@ def _ms(dt: datetime) -> int:
     return int(dt.timestamp() * 1000)
 
 
+def demo_settings(base: Settings, stack: Stack, folder: Path) -> Settings:
+    """The base settings pointed at this run's servers and folders."""
+    d = base.demo
+    return load_settings(
+        **stack.settings_overrides(),
+        gateway={
+            "registry_file": folder / "registry" / "devices.csv",
+            "cards_file": folder / "registry" / "cards.csv",
+            "state_dir": folder / "gateway",
+            "client_id": "pletfri-demo-gateway",
+            # Backend steps wait for the data they read: a short write interval keeps
+            # those waits short; under load batches fill by size anyway.
+            "batch_interval_s": 0.2,
+            "last_seen_timeout_s": d.last_seen_timeout_s,
+        },
+        backend={**base.backend.model_dump(), "database_file": folder / "backend.sqlite"},
+        # No mail server or webhook here: alerts go out on MQTT and into InfluxDB.
+        alerts={
+            **base.alerts.model_dump(),
+            "channels": ["mqtt"],
+            "lookback_h": ALERT_LOOKBACK_H,
+            "silent_sensor": {
+                **base.alerts.silent_sensor.model_dump(),
+                "room_types": SILENT_ROOM_TYPES,
+            },
+        },
+        demo=d.model_dump(),
+        run={"dir": folder},
+        log_level=base.log_level,
+    )
+
+
 def _catch_up(gw: GatewayProcess, pool: Pool, sent: int, timeout: float = 60.0) -> None:
+    """Wait until the gateway has taken `sent` messages (it must not fall behind the clock)."""
     deadline = time.monotonic() + timeout
     while gw.stats()["received"] < sent:
         if time.monotonic() > deadline:
@@ -117,16 +150,13 @@ def _wait_stored(gw: GatewayProcess, pool: Pool, timeout: float = 120.0) -> None
         s = gw.stats()
         if s["received"] >= pool.published and s["spool_lines"] == 0 and s["stored"] >= s["points"]:
             return
-        time.sleep(0.05)
+        pool.pump()
+        time.sleep(0.02)
     log.warning("the gateway had not stored everything after %.0f s: %s", timeout, gw.stats())
 
 
 def simulate(
-    base: Settings,
-    opts: DemoOptions,
-    console: Console | None = None,
-    stop: Callable[[], bool] = lambda: False,
-    serve: bool = False,
+    base: Settings, opts: DemoOptions, console: Console | None = None, serve: bool = False
 ) -> DemoRun:
     console = console or Console()
     started = time.monotonic()
@@ -136,108 +166,94 @@ def simulate(
     folder = base.run.dir.resolve() / "demo"
     shutil.rmtree(folder, ignore_errors=True)
     tz = ZoneInfo(base.backend.timezone)
-    today = opts.today or datetime.now(tz).date()
-    cal = school_week(today, opts.days, tz, opts.holiday)
-    site_key = f"pletfri-demo-{opts.seed}".encode()
-    platform = Platform(folder / "backend", site_key)
-    m = platform.municipality(opts.buildings, opts.seed)
-    faults = plant(m, cal, opts.seed)
+    cal = school_week(opts.today or datetime.now(tz).date(), opts.days, tz, opts.holiday)
     with running_stack(folder / "servers") as stack:
-        s = load_settings(
-            **stack.settings_overrides(),
-            gateway={
-                "registry_file": folder / "registry" / "devices.csv",
-                "cards_file": folder / "registry" / "cards.csv",
-                "state_dir": folder / "gateway",
-                "client_id": "pletfri-demo-gateway",
-                # Backend steps wait for the data they read: a short write interval keeps
-                # those waits short; under load batches fill by size anyway.
-                "batch_interval_s": 0.2,
-            },
-            backend={"database_file": folder / "backend" / "registry.sqlite"},
-            run={"dir": folder},
-            # No mail server or webhook here: alerts go out on MQTT and into InfluxDB.
-            alerts={
-                "channels": ["mqtt"],
-                "lookback_h": ALERT_LOOKBACK_H,
-                **{rule: {"enabled": False} for rule in VISIT_RULES},
-            },
-        )
-        platform.export(m, s.gateway.registry_file, s.gateway.cards_file)
+        s = demo_settings(base, stack, folder)
+        platform = Platform(s, opts.buildings, opts.seed)
+        m = platform.municipality
+        afternoon = platform.backend.shifts.get("afternoon")
+        faults = plant(m, cal, opts.seed, *([afternoon.start] if afternoon else []))
         run = DemoRun(folder, s, m, cal, faults)
+        run.history_visits = platform.seed_history(cal.days[0].day, site_key(opts.seed))
         console.print(
             f"[bold]Pletfri demo[/] {len(m.buildings)} buildings, {len(m.rooms())} rooms, "
-            f"{cal.days[0].day:%a %d %b} to {cal.days[-1].day:%a %d %b %Y} "
-            f"({tz.key}), seed {opts.seed}\n"
-            f"  mosquitto 127.0.0.1:{stack.mosquitto.port}, influxdb {stack.influxdb.url} "
-            f"db {stack.influxdb.database}, data in {folder}"
+            f"{cal.days[0].day:%a %d %b} to {cal.days[-1].day:%a %d %b %Y} ({tz.key}), "
+            f"seed {opts.seed}\n  mosquitto 127.0.0.1:{stack.mosquitto.port}, "
+            f"influxdb {stack.influxdb.url} db {stack.influxdb.database}; data in {folder}"
         )
         gw = GatewayProcess(s, _ms(cal.start))
-        gw.start()
-        pool = Pool(s.mqtt, opts.connections, opts.rate)
-        alerting = Alerting(s, m, site_key)
+        pool = Pool(s.mqtt, s.demo.connections, s.demo.rate)
         try:
+            gw.start()
             pool.subscribe(("ack", "need"))
             pool.start()
-            fleet = Fleet(m, cal, faults, pool, opts.seed, site_key)
-            run.interrupted = _loop(run, platform, alerting, fleet, pool, gw, opts, console, stop)
+            fleet = Fleet(
+                m,
+                cal,
+                faults,
+                pool,
+                opts.seed,
+                site_key(opts.seed),
+                FleetConfig(
+                    sensor_send_s=s.demo.sensor_send_s,
+                    station_heartbeat_s=s.demo.station_heartbeat_s,
+                ),
+            )
+            run.interrupted = _loop(run, platform, fleet, pool, gw, opts, console)
             if not run.interrupted:
-                gw.set_clock(_ms(cal.end))
-                fleet.finish(_ms(cal.end))
-            _wait_stored(gw, pool)
-            if not run.interrupted:
-                platform.end_of_day(cal.days[-1].day, _ms(cal.end))
-                alerting.tick(_ms(cal.end))
+                end = _ms(cal.end)
+                gw.set_clock(end)
+                fleet.finish(end)
+                with run.timed("wait for storage"):
+                    _wait_stored(gw, pool)
+                with run.timed("backend"):
+                    run.books = platform.books([d.day for d in cal.days if d.school_day], end)
+                with run.timed("alerts"):
+                    platform.tick_alerts(end)
         finally:
-            alerting.close()
             pool.stop()
             final = gw.stop()
+            platform.close()
         run.wall_s = time.monotonic() - started
         run.summary = collect(run, final, pool)
         run.summary.print(console)
-        console.print(f"wall seconds by phase: {run.phases}")
         log.debug("wall seconds by phase: %s", {k: round(v, 1) for k, v in run.phases.items()})
         if serve:
             _serve(console)
     return run
 
 
-def _serve(console: Console) -> None:
-    console.print("[bold]servers still running[/] for Grafana or InfluxQL; Ctrl-C stops them")
-    try:
-        while True:
-            time.sleep(1)
-    except KeyboardInterrupt:
-        pass
+def _schedule(platform: Platform, cal: Calendar) -> dict[int, list[tuple[SimDay, str, int]]]:
+    """Shift starts (step-aligned) on working days: when the backend plans and cleaners go."""
+    out: dict[int, list[tuple[SimDay, str, int]]] = {}
+    for d in cal.days:
+        if not d.school_day:
+            continue
+        for name, (start, end) in platform.shift_windows(d.day).items():
+            out.setdefault(start - start % STEP_MS, []).append((d, name, end))
+    return out
+
+
+def _alerts_due(local: datetime) -> bool:
+    return local.minute == 0 and local.hour in ALERT_HOURS
 
 
 def _loop(
     run: DemoRun,
     platform: Platform,
-    alerting: Alerting,
     fleet: Fleet,
     pool: Pool,
     gw: GatewayProcess,
     opts: DemoOptions,
     console: Console,
-    stop: Callable[[], bool],
 ) -> bool:
+    """Step through the simulated days; True if Ctrl-C stopped it."""
     cal = run.calendar
     t, end = _ms(cal.start), _ms(cal.end)
-    fleet.start(t)
-    plan_times = {
-        _ms(
-            datetime.combine(d.day, datetime.min.time(), cal.tz)
-            + timedelta(hours=PLAN_AT[0], minutes=PLAN_AT[1])
-        ): d
-        for d in cal.days
-    }
-    day_ends = {
-        _ms(datetime.combine(d.day + timedelta(days=1), datetime.min.time(), cal.tz)): d
-        for d in cal.days
-    }
-    real0, sim0 = time.monotonic(), t
-    sent_before = 0
+    schedule = _schedule(platform, cal)
+    with run.timed("fleet"):
+        fleet.start(t)
+    real0, sim0, sent_before = time.monotonic(), t, 0
     with Progress(
         TextColumn("[bold]{task.fields[clock]}"),
         BarColumn(),
@@ -245,16 +261,16 @@ def _loop(
         TextColumn("{task.fields[msgs]}"),
         TimeElapsedColumn(),
         console=console,
-        transient=False,
     ) as progress:
         task = progress.add_task("sim", total=(end - t) // STEP_MS, clock="", msgs="")
         try:
             while t < end:
-                if stop():
-                    return True
-                if t in plan_times:
-                    _wait_stored(gw, pool)
-                    _clean(run, platform, alerting, fleet, plan_times[t], t, opts.seed)
+                for day, shift, shift_end in schedule.get(t, []):
+                    with run.timed("wait for storage"):
+                        _wait_stored(gw, pool)
+                    with run.timed("backend"):
+                        plans = platform.plan_shift(day.day, shift, t)
+                    _clean(run, fleet, plans, opts.seed, shift_end)
                 # The gateway must have taken the previous step before time moves on:
                 # otherwise it would judge last-seen windows by a clock far ahead of it.
                 with run.timed("wait for gateway"):
@@ -264,14 +280,11 @@ def _loop(
                 with run.timed("fleet"):
                     fleet.step(t, t + STEP_MS)
                 t += STEP_MS
-                if t in day_ends and t < end:
-                    _wait_stored(gw, pool)
-                    platform.end_of_day(day_ends[t].day, t)
                 if t < end and _alerts_due(cal.local(t)):
                     with run.timed("wait for storage"):
                         _wait_stored(gw, pool)
                     with run.timed("alerts"):
-                        alerting.tick(t)
+                        platform.tick_alerts(t)
                 if opts.speed > 0:
                     ahead = (t - sim0) / 1000 / opts.speed - (time.monotonic() - real0)
                     if ahead > 0:
@@ -285,60 +298,40 @@ def _loop(
                     f"rejected {stats['rejected_total']:,}",
                 )
         except KeyboardInterrupt:
-            console.print("[yellow]stopping: Ctrl-C[/]")
+            console.print("[yellow]Ctrl-C: stopping; the data so far stays in the run folder[/]")
             return True
     return False
 
 
-def _alerts_due(local: datetime) -> bool:
-    step = 60 if local.hour in ALERT_BUSY_HOURS else 360
-    return (local.hour * 60 + local.minute) % step == 0
-
-
-def _clean(
-    run: DemoRun,
-    platform: Platform,
-    alerting: Alerting,
-    fleet: Fleet,
-    day: SimDay,
-    now_ms: int,
-    seed: int,
-) -> None:
-    if not day.school_day:
-        return
-    plans = platform.plan(run.municipality, day.day, now_ms)
-    alerting.add_plan(_planned(run, plans, day))
+def _clean(run: DemoRun, fleet: Fleet, plans: list[Plan], seed: int, shift_end: int) -> None:
+    """The cleaners' taps for one shift's plans, and the planted card and offline faults."""
+    m, tz = run.municipality, run.calendar.tz
+    rooms = {r.id: r for r in m.rooms()}
     by_building: dict[str, list[Tap]] = {}
-    for b in run.municipality.buildings:
-        taps, _ = work_day(b, plans.get(b.id, []), day.day, run.calendar.tz, seed)
-        by_building[b.id] = taps
+    for plan in plans:
+        route = [PlannedRoom(rooms[e.room], e.minutes) for e in plan.due if e.room in rooms]
+        start = datetime.fromtimestamp(plan.start_ms / 1000, tz)
+        taps, _ = work_shift(m.building(plan.building), route, start, seed)
+        by_building[plan.building] = [t for t in taps if t.ms < shift_end + 3_600_000]
     extra: list[Tap] = []
-    if run.offline_station is None:
-        run.offline_station = run.faults.offline_station(by_building)
-        clone = run.faults.clone_tap(by_building, run.municipality)
-        if clone is not None:
-            run.clone = clone
-            extra.append(clone)
-    fleet.add_taps([t for taps in by_building.values() for t in taps] + extra, run.offline_station)
+    f = run.faults
+    if run.offline_station is None and any(
+        t.ms >= f.offline_from_ms for t in by_building.get(f.offline_building, [])
+    ):
+        run.offline_station = f.offline_station(by_building)
+        run.clone = f.clone_tap(by_building, m)
+        if run.clone is not None:
+            extra.append(run.clone)
+    taps = [t for ts in by_building.values() for t in ts]
+    fleet.add_taps(taps + extra, run.offline_station)
 
 
-def _planned(
-    run: DemoRun, plans: dict[str, list[PlannedRoom]], day: SimDay
-) -> list[PlannedCleaning]:
-    out = []
-    for b in run.municipality.buildings:
-        start = datetime.combine(
-            day.day, SHIFT_START.get(b.kind, DEFAULT_SHIFT_START), run.calendar.tz
-        )
-        end = start + timedelta(minutes=BehaviourConfig().shift_minutes)
-        out += [
-            PlannedCleaning(b.id, p.room.id, "evening", _ms(start), _ms(end))
-            for p in plans.get(b.id, [])
-        ]
-    return out
+def _serve(console: Console) -> None:
+    console.print("[bold]servers still running[/] for Grafana or InfluxQL; Ctrl-C stops them")
+    with contextlib.suppress(KeyboardInterrupt):
+        while True:
+            time.sleep(1)
 
 
 def run_demo(base: Settings, opts: DemoOptions, serve: bool = False) -> DemoRun:
-    console = Console()
-    run = simulate(base, opts, console, serve=serve)
-    return run
+    return simulate(base, opts, Console(), serve=serve)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from sim.calendar import Calendar
-from sim.cleaning import SHIFT_START, Tap
+from sim.cleaning import Tap
 from sim.world import Municipality, Room
 
 BATTERY_START_MV = 2480
@@ -74,7 +74,8 @@ def _school_day(cal: Calendar) -> datetime:
     return datetime.combine(day, time(0), cal.tz)
 
 
-def plant(m: Municipality, cal: Calendar, seed: int) -> Faults:
+def plant(m: Municipality, cal: Calendar, seed: int, shift_start: time = time(15, 0)) -> Faults:
+    """Faults for this run; the station's offline hour falls in the shift from `shift_start`."""
     rng = random.Random(f"{seed}:faults")
     midnight = _school_day(cal)
     schools = [b for b in m.buildings if b.kind == "school" and b.cleaners] or [
@@ -97,7 +98,7 @@ def plant(m: Municipality, cal: Calendar, seed: int) -> Faults:
     flat = rng.choice(
         [s for s in sensors(all_rooms, tuple({r.type for r in all_rooms})) if s != dead]
     )
-    shift = datetime.combine(midnight.date(), SHIFT_START.get(shift_b.kind, time(16)), cal.tz)
+    shift = datetime.combine(midnight.date(), shift_start, cal.tz)
     ms = lambda dt: int(dt.timestamp() * 1000)  # noqa: E731
     return Faults(
         dead_sensor=dead,

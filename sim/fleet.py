@@ -1,10 +1,14 @@
-"""Every sensor and station of the municipality, stepped through simulated time.
+"""Every sensor and station of the municipality: the real firmware logic in simulated time.
 
-One step is one sensor period (15 minutes by default). In a step the stations see the taps
-that fall in it, in time order; at its end each live sensor counts the period's PIR
-triggers, and the sensors whose hourly wake falls there send their periods (wakes are
-spread over the hour by device, as real sensors drift apart). Devices send through the
-shared, paced link (sim/link.py); timestamps are simulated time.
+Each device is the firmware's own Station or Sensor (pletfri_fw, built by
+pletfri_host.sim with flash and RTC memory in memory), carried over the shared, paced
+link (sim/link.py); the simulator only decides what happens to it and when: PIR triggers
+from the usage model, cards from the cleaners, wakes when the firmware asks for them,
+and faults. Every message is the one the firmware built, with simulated timestamps.
+
+One step is 15 minutes. A sensor that woke in a step goes back to sleep at the start of
+the next one, once the broker has acknowledged what it sent (as a real sensor waits for
+its PUBACKs before it sleeps).
 """
 
 from __future__ import annotations
@@ -12,28 +16,43 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
+from pletfri_fw import contract
+from pletfri_fw.sensor import Sensor
+from pletfri_fw.station import Station
+from pletfri_host.sim import SharedLink, make_sensor, make_station
 from sim.calendar import Calendar
 from sim.cleaning import Tap
-from sim.devices import SimSensor, SimStation
 from sim.faults import HEALTHY_MV, Faults
 from sim.link import Pool
 from sim.usage import RoomUsage, UsageConfig
 from sim.world import Municipality
 
+# Sim-time a sensor stays awake after it sent (its radio waits for the PUBACKs).
+AWAKE_MS = 2000
+
 
 @dataclass(frozen=True, slots=True)
 class FleetConfig:
-    period_s: int = 900
-    wake_s: int = 3600
-    sensor_heartbeat_s: int = 6 * 3600
-    # Within the gateway's last-seen window (2 h), or a silent station counts as offline.
-    station_heartbeat_s: int = 3600
+    step_s: int = 900
+    # Sent to the devices as their settings (the firmware's `config`), see docs/demo.md.
+    sensor_send_s: int = 3600
+    station_heartbeat_s: int = 3 * 3600
 
 
-def _offset(device: str, every_s: int, period_s: int) -> int:
-    """Where in its cycle a device wakes, whole periods, stable per device."""
-    return (zlib.crc32(device.encode()) % max(1, every_s // period_s)) * period_s
+def _spread(device: str, span_ms: int) -> int:
+    """A stable per-device offset in [0, span_ms): devices booted at different times."""
+    return zlib.crc32(device.encode()) % max(1, span_ms)
+
+
+@dataclass(slots=True)
+class SimSensor:
+    sensor: Sensor
+    link: SharedLink
+    usage: RoomUsage
+    next_wake: int
+    awake_since: int | None = None
 
 
 class Fleet:
@@ -52,34 +71,41 @@ class Fleet:
         self.faults = faults
         self.pool = pool
         self.config = config
+        self.links: dict[str, SharedLink] = {}
+        self.sensors: list[SimSensor] = []
+        self.stations: dict[str, Station] = {}
         kinds = {b.id: b.kind for b in m.buildings}
-        self.sensors: list[tuple[SimSensor, RoomUsage, int]] = []
-        self.stations: dict[str, SimStation] = {}
         for room in m.rooms():
             if room.sensor:
-                self.sensors.append(
-                    (
-                        SimSensor(room.sensor, pool, config.period_s),
-                        RoomUsage(room, kinds[room.building], seed, usage or UsageConfig()),
-                        _offset(room.sensor, config.wake_s, config.period_s),
-                    )
+                dev = room.sensor
+                link = self.links[dev] = SharedLink(dev, pool)
+                mv = HEALTHY_MV[0] + _spread(dev, HEALTHY_MV[1] - HEALTHY_MV[0])
+                sensor = make_sensor(
+                    dev,
+                    link,
+                    settings={"send_s": config.sensor_send_s},
+                    health=self._health(dev, mv),
                 )
+                u = RoomUsage(room, kinds[room.building], seed, usage or UsageConfig())
+                self.sensors.append(SimSensor(sensor, link, u, 0))
             if room.station:
-                self.stations[room.station] = SimStation(room.station, pool, site_key)
-        self.healthy_mv = {
-            s.device: HEALTHY_MV[0]
-            + zlib.crc32(s.device.encode()) % (HEALTHY_MV[1] - HEALTHY_MV[0])
-            for s, _, _ in self.sensors
-        }
+                dev = room.station
+                link = self.links[dev] = SharedLink(dev, pool)
+                self.stations[dev] = make_station(
+                    dev, site_key, link, settings={"heartbeat_s": config.station_heartbeat_s}
+                )
         self.taps: list[Tap] = []
-        self.taps_sent = 0
+        self.taps_presented = 0
         self._offline_station: str | None = None
         pool.on_message = self._downlink
 
+    def _health(self, device: str, healthy_mv: int) -> Any:
+        return lambda now_ms: {"batt_mv": self.faults.battery_mv(device, now_ms, healthy_mv)}
+
     def _downlink(self, device: str, channel: str, payload: bytes) -> None:
-        station = self.stations.get(device)
-        if station is not None:
-            station.downlink(channel, payload)
+        link = self.links.get(device)
+        if link is not None:
+            link.deliver(channel, payload)
 
     def add_taps(self, taps: Iterable[Tap], offline_station: str | None = None) -> None:
         self.taps = sorted([*self.taps, *taps], key=lambda t: t.ms)
@@ -87,64 +113,85 @@ class Fleet:
             self._offline_station = offline_station
 
     def start(self, now_ms: int) -> None:
-        """Every station says it is online, as after its first connect."""
-        for st in self.stations.values():
-            st.set_online(True, now_ms)
+        """Boot every device at some time in the cycle before `now_ms`, as in a running fleet."""
+        send_ms = self.config.sensor_send_s * 1000
+        for s in self.sensors:
+            boot = now_ms - send_ms + _spread(s.sensor.uplink.device, send_ms)
+            s.sensor.resume(boot)
+            self._wake(s, boot)
+        hb_ms = self.config.station_heartbeat_s * 1000
+        for dev, st in self.stations.items():
+            boot = now_ms - hb_ms + _spread(dev, hb_ms)
+            st.start(boot)
+            st.poll(boot)
 
-    def _station_link(self, t0: int, t1: int) -> None:
-        f, dev = self.faults, self._offline_station
-        if dev is None:
-            return
-        if t0 <= f.offline_from_ms < t1:
-            self.stations[dev].set_online(False, f.offline_from_ms)
-        if t0 <= f.offline_to_ms < t1:
-            self.stations[dev].set_online(True, f.offline_to_ms)
+    def _wake(self, s: SimSensor, now_ms: int) -> None:
+        s.sensor.resume(now_ms)
+        if s.sensor.wake(now_ms):
+            s.sensor.poll(now_ms)
+        s.awake_since = now_ms
+
+    def _sleep_all(self) -> None:
+        """Sensors that woke in the last step go back to sleep, their messages acknowledged."""
+        self.pool.flush()
+        for s in self.sensors:
+            if s.awake_since is None:
+                continue
+            now = s.awake_since + AWAKE_MS
+            s.sensor.poll(now)
+            s.next_wake = now + s.sensor.sleep(now)
+            s.awake_since = None
+
+    def _set_station_link(self, device: str, online: bool, now_ms: int) -> None:
+        link = self.links[device]
+        link.online = online
+        if not online:
+            link.close(False)  # the network is gone, and the connection with it
+            # The broker would publish the station's Last Will; over a shared connection
+            # the simulator does it for the device.
+            self.pool.publish(device, contract.STATUS, contract.STATUS_OFFLINE, retain=True)
+        self.stations[device].poll(now_ms)
 
     def step(self, t0: int, t1: int) -> None:
-        """Simulate [t0, t1): one period. `t1 - t0` must equal the period."""
-        events: list[tuple[int, int, Tap | None]] = [
-            (tap.ms, 1, tap) for tap in self.taps if t0 <= tap.ms < t1
-        ]
-        for edge in (self.faults.offline_from_ms, self.faults.offline_to_ms):
-            if t0 <= edge < t1:
-                events.append((edge, 0, None))
-        for ms, _, tap in sorted(events, key=lambda e: (e[0], e[1])):
-            if tap is None:
-                self._station_link(ms, ms + 1)
-            elif tap.station in self.stations:
-                self.stations[tap.station].tap(tap.uid, tap.ms)
-                self.taps_sent += 1
+        """Simulate [t0, t1)."""
+        self._sleep_all()
+        f, offline = self.faults, self._offline_station
+        events: list[tuple[int, int, Tap | None]] = [(t.ms, 1, t) for t in self.taps if t.ms < t1]
         self.taps = [t for t in self.taps if t.ms >= t1]
+        if offline is not None:
+            for edge in (f.offline_from_ms, f.offline_to_ms):
+                if t0 <= edge < t1:
+                    events.append((edge, 0, None))
+        for ms, _, tap in sorted(events, key=lambda e: (e[0], e[1])):
+            if tap is None and offline is not None:
+                self._set_station_link(offline, ms != f.offline_from_ms, ms)
+            elif tap is not None and tap.station in self.stations:
+                st = self.stations[tap.station]
+                st.card_read(tap.uid, tap.ms)
+                st.poll(tap.ms)
+                self.taps_presented += 1
         self._sensors(t0, t1)
-        self._station_heartbeats(t1)
+        for st in self.stations.values():
+            st.poll(t1)
         self.pool.pump()
 
     def _sensors(self, t0: int, t1: int) -> None:
         day = self.cal.day_of(t0)
-        if day is None:
-            return
+        mid = t0 + (t1 - t0) // 2
         start = self.cal.local(t0)
-        cfg = self.config
-        for sensor, usage, offset in self.sensors:
-            if not self.faults.sensor_alive(sensor.device, t1):
+        step_s = (t1 - t0) // 1000
+        for s in self.sensors:
+            if not self.faults.sensor_alive(s.sensor.uplink.device, t1):
                 continue
-            sensor.count(usage.motion(start, cfg.period_s, day))
-            sensor.end_period(t1)
-            phase = (t1 // 1000 - offset) % cfg.wake_s
-            if phase == 0:
-                hb = (t1 // 1000 - offset) % cfg.sensor_heartbeat_s == 0
-                mv = self.faults.battery_mv(sensor.device, t1, self.healthy_mv[sensor.device])
-                sensor.wake(t1, mv if hb else None)
-
-    def _station_heartbeats(self, t1: int) -> None:
-        cfg = self.config
-        for st in self.stations.values():
-            offset = _offset(st.device, cfg.station_heartbeat_s, cfg.period_s)
-            if (t1 // 1000 - offset) % cfg.station_heartbeat_s == 0:
-                st.heartbeat(t1)
+            wake = s.next_wake if s.next_wake < t1 else None
+            if wake is not None and wake < mid:
+                self._wake(s, wake)
+            n = s.usage.motion(start, step_s, day) if day else 0
+            if n:
+                s.sensor.pir(mid, n)
+            if wake is not None and wake >= mid:
+                self._wake(s, wake)
 
     def finish(self, now_ms: int) -> None:
-        """Sensors send what they hold, as at their next wake."""
-        for sensor, _, _ in self.sensors:
-            if self.faults.sensor_alive(sensor.device, now_ms):
-                sensor.wake(now_ms, None)
+        """Let the last sensors sleep, so nothing they sent is sent again."""
+        self._sleep_all()

@@ -50,6 +50,9 @@ class Pool:
         self.max_inflight = max_inflight
         self.published = 0
         self.acked = 0
+        # Messages by channel, and the occupancy period records inside them.
+        self.sent: collections.Counter[str] = collections.Counter()
+        self.periods = 0
         self._tokens = 0.0
         self._last = time.monotonic()
         self._pending: dict[tuple[int, int], Acked | None] = {}
@@ -130,6 +133,10 @@ class Pool:
         i = self._index(device)
         info = self.clients[i].publish(contract.topic(device, channel), payload, qos, retain)
         self.published += 1
+        self.sent[channel] += 1
+        if channel == contract.OCCUPANCY:
+            raw = payload.encode() if isinstance(payload, str) else payload
+            self.periods += raw.count(b'"period_s"')
         if qos == 0:
             self.acked += 1
             if on_acked:

@@ -1,105 +1,131 @@
-"""What the demo asks of the backend: the registry, the day's plan, the day's books, alerts.
-
-PROVISIONAL: until the backend (issue 5) and the alert engine (issue 6) land, the registry
-is a plain generated one, the plan is every room with a station, and there are no visits,
-savings or alerts. Each method is replaced by a call into the backend as it lands.
-"""
+"""What the demo asks of the backend, at simulated times: the registry, the shift's plan
+and need, visits, verification, savings and alerts (backend/service.py, backend/alerts)."""
 
 from __future__ import annotations
 
-import csv
-import random
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
+from backend.alerts.backend_sources import BackendSources
+from backend.alerts.engine import AlertEngine
+from backend.planner import Plan
+from backend.service import Backend
+from backend.visits import Visit, visit_line
+from pletfri.settings import Settings
 from pletfri_fw.pseudonym import Pseudonymiser
-from sim.cleaning import PlannedRoom
-from sim.world import Building, Cleaner, Municipality, Room
+from sim import registry
+from sim.world import Municipality
 
-ROOM_MIX = {
-    "school": ["classroom"] * 18
-    + ["toilet"] * 6
-    + ["corridor"] * 4
-    + ["gym", "kitchen", "office", "meeting"],
-    "daycare": ["group_room"] * 5
-    + ["sleeping"] * 2
-    + ["toilet"] * 3
-    + ["kitchen", "corridor", "office"],
-    "townhall": ["office"] * 40
-    + ["meeting"] * 10
-    + ["toilet"] * 8
-    + ["corridor"] * 6
-    + ["kitchen"] * 2,
-    "other": ["office"] * 8 + ["meeting"] * 2 + ["toilet"] * 3 + ["corridor", "kitchen", "gym"],
-}
+
+@dataclass
+class Books:
+    """The week's verification and savings, summed over buildings and days."""
+
+    planned: int = 0
+    done: int = 0
+    missed: int = 0
+    too_short: int = 0
+    unplanned: int = 0
+    no_leave_tap: int = 0
+    buddy_visits: int = 0
+    fixed_cleanings: float = 0.0
+    cleanings_avoided: float = 0.0
+    fixed_minutes: float = 0.0
+    minutes_saved: float = 0.0
+    due_not_cleaned: int = 0
+    # Missed rooms that have no station to tap (corridors, some others): never verifiable.
+    missed_no_station: int = 0
+    by_day: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 class Platform:
-    def __init__(self, folder: Path, site_key: bytes) -> None:
-        self.folder = folder
-        self.site_key = site_key
+    def __init__(self, settings: Settings, buildings: int, seed: int) -> None:
+        self.settings = settings
+        g = settings.gateway
+        self.data, self.municipality = registry.load(
+            settings.backend.database_file,
+            g.registry_file,
+            g.cards_file or Path(g.registry_file).with_name("cards.csv"),
+            buildings,
+            seed,
+        )
+        self.backend = Backend(settings)
+        self.sources = BackendSources(settings)
+        self.alerts = AlertEngine(settings, self.sources)
 
-    def municipality(self, buildings: int, seed: int) -> Municipality:
-        rng = random.Random(f"{seed}:registry")
-        out = []
-        for i in range(buildings):
-            kind = (
-                "townhall"
-                if i == 0
-                else "school"
-                if i % 3 == 1
-                else "daycare"
-                if i % 3 == 2
-                else "other"
-            )
-            bid = f"b{i + 1:03d}"
-            rooms = [
-                Room(
-                    f"{bid}-r{j + 1:03d}",
-                    bid,
-                    t,
-                    round(rng.uniform(8, 25) if t == "toilet" else rng.uniform(20, 80), 1),
-                    j % 3,
-                    f"occ-{bid}{j + 1:03d}",
-                    None if rng.random() < 0.15 else f"nfc-{bid}{j + 1:03d}",
-                )
-                for j, t in enumerate(ROOM_MIX[kind])
-            ]
-            track = i < 4
-            cleaners = [Cleaner(f"{bid}-c1", "cleaner", rng.randbytes(7), bid)]
-            if track:
-                cleaners += [
-                    Cleaner(f"{bid}-t1", "trainee", rng.randbytes(7), bid, buddy=f"{bid}-c2"),
-                    Cleaner(f"{bid}-c2", "buddy", rng.randbytes(7), bid),
-                ]
-            out.append(Building(bid, kind, track, rooms, cleaners))
-        return Municipality(out)
+    @property
+    def m(self) -> Municipality:
+        return self.municipality
 
-    def export(self, m: Municipality, devices_csv: Path, cards_csv: Path) -> None:
-        devices_csv.parent.mkdir(parents=True, exist_ok=True)
-        with devices_csv.open("w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["device", "kind", "building", "room", "room_type"])
-            for r in m.rooms():
-                if r.sensor:
-                    w.writerow([r.sensor, "sensor", r.building, r.id, r.type])
-                if r.station:
-                    w.writerow([r.station, "station", r.building, r.id, r.type])
-        pseudo = Pseudonymiser(self.site_key)
-        with cards_csv.open("w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["card", "role"])
-            for c in m.cleaners():
-                w.writerow([pseudo.card(c.uid), c.role])
+    def seed_history(self, before: date, site_key: bytes) -> int:
+        """Each room's last cleaning on the working day before the run, as visits.
 
-    def plan(self, m: Municipality, day: date, now_ms: int) -> dict[str, list[PlannedRoom]]:
-        return {
-            b.id: [PlannedRoom(r, max(5.0, r.area_m2 * 0.3)) for r in b.rooms if r.station]
-            for b in m.buildings
-        }
+        The contract did not begin with the simulated week: without a last cleaning, every
+        room's hygiene floor would make it due on the first day. Returns the visits written.
+        """
+        day = before - timedelta(days=1)
+        while day.weekday() >= 5:
+            day -= timedelta(days=1)
+        pseudo = Pseudonymiser(site_key)
+        window = self.shift_windows(day).get("afternoon") or next(
+            iter(self.shift_windows(day).values())
+        )
+        lines = []
+        for b in self.municipality.buildings:
+            if not b.cleaners:
+                continue
+            card = pseudo.card(b.cleaners[0].uid)
+            t = window[0]
+            for r in b.rooms:
+                if r.station is None:
+                    continue
+                lines.append(visit_line(Visit(b.id, r.id, card, t, t + 600_000, planned=True)))
+                t += 60_000
+        self.backend.influx.write(lines)
+        return len(lines)
 
-    def end_of_day(self, day: date, now_ms: int) -> None:
-        pass
+    def shift_windows(self, day: date) -> dict[str, tuple[int, int]]:
+        return {name: s.window(day, self.backend.tz) for name, s in self.backend.shifts.items()}
 
-    def alerts(self, now_ms: int) -> None:
-        pass
+    def plan_shift(self, day: date, shift: str, now_ms: int) -> list[Plan]:
+        """Visits so far, then the shift's plans and every station's need."""
+        self.backend.pair_visits(now_ms)
+        plans = self.backend.make_plans(day, shift, now_ms)
+        self.backend.publish_need(now_ms)
+        return plans
+
+    def tick_alerts(self, now_ms: int) -> None:
+        self.backend.pair_visits(now_ms)
+        self.alerts.tick(now_ms)
+
+    def books(self, days: list[date], now_ms: int) -> Books:
+        self.backend.pair_visits(now_ms)
+        b = Books()
+        stations = {r.id for r in self.municipality.rooms() if r.station}
+        for day in days:
+            day_total = {"planned": 0, "done": 0, "missed": 0, "too_short": 0}
+            for v in self.backend.verify(day, now_ms).values():
+                b.planned += v.planned
+                b.done += v.done
+                b.missed += v.missed
+                b.too_short += v.too_short
+                b.unplanned += v.unplanned
+                b.no_leave_tap += v.no_leave_tap
+                b.buddy_visits += v.buddy_visits
+                b.missed_no_station += sum(1 for r in v.missed_rooms if r not in stations)
+                for k in day_total:
+                    day_total[k] += getattr(v, k)
+            b.by_day[day.isoformat()] = day_total
+        s = self.backend.savings(days[0], days[-1], now_ms)
+        b.fixed_cleanings = s.fixed_cleanings
+        b.cleanings_avoided = s.avoided
+        b.fixed_minutes = s.fixed_minutes
+        b.minutes_saved = s.minutes_saved
+        b.due_not_cleaned = s.due_not_cleaned
+        return b
+
+    def close(self) -> None:
+        self.alerts.close()
+        self.sources.close()
+        self.backend.close()

@@ -39,19 +39,20 @@ class Summary:
     wall_s: float
     interrupted: bool
     sent: int
+    sent_by_channel: dict[str, int]
+    periods_sent: int
     received: int
     accepted: int
     duplicates: int
     rejected: dict[str, int]
     points_stored: int
     points: dict[str, int]
-    visits: dict[str, Any] = field(default_factory=dict)
-    savings: dict[str, Any] = field(default_factory=dict)
+    history_visits: int = 0
+    visits: dict[str, int] = field(default_factory=dict)
+    savings: dict[str, float] = field(default_factory=dict)
     alerts: dict[str, int] = field(default_factory=dict)
     faults: dict[str, str] = field(default_factory=dict)
-    influx_url: str = ""
     database: str = ""
-    report: str = ""
     folder: str = ""
 
     def to_json(self) -> str:
@@ -81,20 +82,40 @@ class Summary:
         t.add_row(
             "stored",
             f"{self.points_stored:,} points: "
-            + ", ".join(f"{k} {v:,}" for k, v in self.points.items() if v),
+            + ", ".join(f"{k} {v:,}" for k, v in self.points.items() if v)
+            + f" (of the visits, {self.history_visits:,} are each room's last cleaning "
+            "before the week, written at the start)",
         )
-        for k, v in {**self.visits, **self.savings}.items():
-            t.add_row(k.replace("_", " "), f"{v:,}" if isinstance(v, int | float) else str(v))
+        if self.visits:
+            v = self.visits
+            t.add_row(
+                "visits",
+                f"{v['done']:,} of {v['planned']:,} planned cleanings verified, "
+                f"{v['missed']:,} missed ({v['missed_no_station']:,} of them rooms without a "
+                f"station to tap), {v['too_short']:,} too short, "
+                f"{v['unplanned']:,} unplanned, {v['buddy_visits']:,} with a buddy",
+            )
+        if self.savings:
+            sv = self.savings
+            t.add_row(
+                "against the fixed schedule",
+                f"{sv['cleanings_avoided']:,.0f} of {sv['fixed_cleanings']:,.0f} cleanings "
+                f"avoided, {sv['minutes_saved'] / 60:,.0f} hours saved "
+                f"({sv['minutes_saved']:,.0f} of {sv['fixed_minutes']:,.0f} minutes); "
+                f"{sv['due_not_cleaned']:,.0f} due rooms not cleaned",
+            )
         t.add_row(
             "alerts",
             ", ".join(f"{k} {v}" for k, v in sorted(self.alerts.items())) or "none",
         )
         for k, v in self.faults.items():
             t.add_row(f"planted: {k}", v)
-        t.add_row("dashboards' data", f"InfluxDB {self.influx_url} database {self.database}")
-        if self.report:
-            t.add_row("report", self.report)
-        t.add_row("run folder", self.folder)
+        t.add_row(
+            "dashboards' data",
+            f"InfluxDB database {self.database} in {self.folder}/servers/influxdb; serve it "
+            f"again with `pletfri services run --run-dir {self.folder}/servers`",
+        )
+        t.add_row("summary", f"{self.folder}/summary.json")
         console.print(t)
 
 
@@ -119,6 +140,37 @@ def collect(run: DemoRun, stats: dict[str, Any], pool: Pool) -> Summary:
         "station offline 1 h": run.offline_station or "(no tap in that hour)",
         "card in two buildings": f"{f.offline_building} and {f.clone_building}",
     }
+    b = run.books
+    visits = (
+        {
+            k: getattr(b, k)
+            for k in (
+                "planned",
+                "done",
+                "missed",
+                "missed_no_station",
+                "too_short",
+                "unplanned",
+                "buddy_visits",
+            )
+        }
+        if b
+        else {}
+    )
+    savings = (
+        {
+            k: float(getattr(b, k))
+            for k in (
+                "fixed_cleanings",
+                "cleanings_avoided",
+                "fixed_minutes",
+                "minutes_saved",
+                "due_not_cleaned",
+            )
+        }
+        if b
+        else {}
+    )
     summary = Summary(
         buildings=len(run.municipality.buildings),
         rooms=len(run.municipality.rooms()),
@@ -127,15 +179,19 @@ def collect(run: DemoRun, stats: dict[str, Any], pool: Pool) -> Summary:
         wall_s=run.wall_s,
         interrupted=run.interrupted,
         sent=pool.published,
+        sent_by_channel=dict(pool.sent),
+        periods_sent=pool.periods,
         received=stats["received"],
         accepted=stats["accepted"],
         duplicates=stats["duplicates"],
         rejected=stats["rejected"],
         points_stored=stats["stored"],
         points=points,
+        history_visits=run.history_visits,
+        visits=visits,
+        savings=savings,
         alerts=alerts,
         faults=faults,
-        influx_url=run.settings.influx.url,
         database=run.settings.influx.database,
         folder=str(run.folder),
     )

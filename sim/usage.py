@@ -8,6 +8,7 @@ around that mean, and an empty room now and then sees a false PIR trigger.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from dataclasses import dataclass
@@ -97,6 +98,7 @@ class UsageConfig:
     spread: float = 0.5  # sigma of the log-normal use factor per room
 
 
+@functools.cache
 def expected(kind: str, room_type: str, minute: int, day: SimDay) -> float:
     """Mean PIR triggers per 15 minutes at `minute` past local midnight."""
     if not day.school_day:

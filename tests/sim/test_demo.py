@@ -17,7 +17,7 @@ from pletfri.influx import Influx
 from pletfri.services import running_stack
 from pletfri.settings import load_settings
 from pletfri_fw.pseudonym import Pseudonymiser
-from sim.demo import DemoOptions, DemoRun, simulate
+from sim.demo import DemoOptions, DemoRun, simulate, site_key
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +54,11 @@ def test_summary_figures_match_influxql(run: DemoRun, influx: Influx) -> None:
     assert s is not None
     assert s.points["tap"] == _count(influx, 'SELECT count("card") FROM "tap"') > 20
     assert s.points["occupancy"] == _count(influx, 'SELECT count("period_s") FROM "occupancy"')
-    # Four 15-minute periods an hour from every sensor; the dead one sent those up to its
-    # last wake before 09:00 (the periods since then died with it).
-    live = (sum(1 for r in run.municipality.rooms() if r.sensor) - 1) * 96
-    assert live + 32 <= s.points["occupancy"] <= live + 35
+    # Every period record the sensors' firmware sent is one point: none lost, none doubled.
+    assert s.points["occupancy"] == s.periods_sent
+    # A day of 15-minute periods from every sensor, less what the dead one never sent.
+    sensors = sum(1 for r in run.municipality.rooms() if r.sensor)
+    assert (sensors - 1) * 96 <= s.points["occupancy"] <= sensors * 96 + sensors * 8
     alerts = {
         r["kind"]: int(r["count"])
         for r in influx.query('SELECT count("text") FROM "alert" GROUP BY "kind"')
@@ -84,5 +85,5 @@ def test_every_planted_fault_raised_its_alert(run: DemoRun, influx: Influx) -> N
     assert run.offline_station is not None and run.offline_station in offline
     assert f.flat_battery in _subjects(influx, "battery")
     assert run.clone is not None
-    card = Pseudonymiser(f"pletfri-demo-{7}".encode()).card(run.clone.uid)
+    card = Pseudonymiser(site_key(7)).card(run.clone.uid)
     assert any(card in subject for subject in _subjects(influx, "card_travel"))

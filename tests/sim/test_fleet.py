@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import date
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import paho.mqtt.client as mqtt
@@ -14,7 +14,7 @@ from gateway.validate import parse
 from pletfri.settings import Settings
 from pletfri_fw import contract
 from sim.calendar import school_week
-from sim.cleaning import PlannedRoom, work_day
+from sim.cleaning import PlannedRoom, work_shift
 from sim.faults import plant
 from sim.fleet import Fleet
 from sim.link import Pool
@@ -52,7 +52,8 @@ def test_one_day_of_the_fleet_reaches_the_broker_valid_and_paced(
     fleet.start(t)
     by_b = {}
     for b in small.buildings:
-        taps, _ = work_day(b, [PlannedRoom(r, 20) for r in b.rooms], cal.days[0].day, TZ, 3)
+        start = cal.start + timedelta(hours=15)
+        taps, _ = work_shift(b, [PlannedRoom(r, 20) for r in b.rooms], start, 3)
         by_b[b.id] = taps
     offline = faults.offline_station(by_b)
     fleet.add_taps([tp for taps in by_b.values() for tp in taps], offline)
@@ -81,4 +82,9 @@ def test_one_day_of_the_fleet_reaches_the_broker_valid_and_paced(
     # Every live sensor sends once an hour; the dead one stops at 09:00.
     assert rooms * 23 <= channels["occupancy"] <= rooms * 25
     assert channels["tap"] > 10
-    assert channels["status"] == len(fleet.stations) + 2
+    statuses = [(t, p) for t, p in got if t.endswith("/status")]
+    assert offline is not None
+    mine = [p for t, p in statuses if f"/{offline}/" in t]
+    # Each station's birth; the offline one's Last Will and its birth when it is back.
+    assert mine == [b"online", b"offline", b"online"], mine
+    assert len(statuses) == len(fleet.stations) + 2

@@ -8,12 +8,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sim.calendar import SimDay, last_full_week_monday, school_week
-from sim.cleaning import BehaviourConfig, PlannedRoom, work_day
+from sim.cleaning import BehaviourConfig, PlannedRoom, work_shift
 from sim.faults import plant
 from sim.usage import RoomUsage, UsageConfig, expected
 from sim.world import Municipality, Room
 
 TZ = ZoneInfo("Europe/Copenhagen")
+SHIFT = datetime(2026, 11, 24, 15, 0, tzinfo=TZ)
+
+
+def _at(day: date) -> datetime:
+    return datetime.combine(day, time(15, 0), TZ)
 
 
 @pytest.mark.parametrize(
@@ -102,9 +107,9 @@ def _plan(m: Municipality) -> tuple[object, list[PlannedRoom]]:
 
 def test_cleaning_day_taps_in_order_and_trainee_with_buddy(small: Municipality) -> None:
     b, plan = _plan(small)
-    taps, truths = work_day(b, plan, date(2026, 11, 24), TZ, seed=5)  # type: ignore[arg-type]
+    taps, truths = work_shift(b, plan, SHIFT, seed=5)  # type: ignore[arg-type]
     assert taps == sorted(taps, key=lambda t: t.ms)
-    assert taps == work_day(b, plan, date(2026, 11, 24), TZ, seed=5)[0]  # type: ignore[arg-type]
+    assert taps == work_shift(b, plan, SHIFT, seed=5)[0]  # type: ignore[arg-type]
     assert {t.cleaner for t in taps} >= {"c1", "c2"}
     trainee_visits = [v for v in truths if v.cleaner == "c1" and v.outcome != "forgotten"]
     assert trainee_visits and all(v.buddy == "c2" for v in trainee_visits)
@@ -118,7 +123,7 @@ def test_every_kind_of_mistake_happens_at_its_rate(small: Municipality) -> None:
     outcomes: dict[str, int] = {}
     doubles = 0
     for i in range(60):
-        _, truths = work_day(b, plan, date(2026, 11, 24), TZ, seed=i, config=cfg)  # type: ignore[arg-type]
+        _, truths = work_shift(b, plan, SHIFT, seed=i, config=cfg)  # type: ignore[arg-type]
         for v in truths:
             outcomes[v.outcome] = outcomes.get(v.outcome, 0) + 1
             doubles += v.double_tap
@@ -154,7 +159,7 @@ def test_fault_taps_use_the_cleaning_of_the_day(small: Municipality) -> None:
     cal = school_week(date(2026, 11, 28), 1, TZ)
     f = plant(m, cal, 11)
     b = m.building(f.offline_building)
-    taps, _ = work_day(b, [PlannedRoom(r, 25.0) for r in b.rooms], cal.days[0].day, TZ, 11)
+    taps, _ = work_shift(b, [PlannedRoom(r, 25.0) for r in b.rooms], _at(cal.days[0].day), 11)
     by_b = {b.id: taps}
     station = f.offline_station(by_b)
     assert station is not None
