@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 from backend import plans
@@ -13,7 +14,10 @@ from backend.alerts.sources import (
     Room,
 )
 from backend.service import Backend
+from pletfri.influx import InfluxError
 from pletfri.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class BackendSources:
@@ -81,7 +85,13 @@ class BackendSources:
         key = (day, now_ms)
         if key not in self._verified:
             self._verified = {key: {}}
-            for building, v in self.backend.verify(day, now_ms).items():
+            try:
+                found = self.backend.verify(day, now_ms)
+            except InfluxError as e:
+                # The digest still goes out, saying it has no figures.
+                log.warning("no verification of %s for the digests: %s", day, e)
+                found = {}
+            for building, v in found.items():
                 self._verified[key][building] = DayVerification(
                     v.planned, v.done, v.missed, v.unplanned, v.too_short, v.buddy_visits
                 )

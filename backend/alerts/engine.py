@@ -24,7 +24,7 @@ from backend.alerts.channels import Channel
 from backend.alerts.channels.email import EmailChannel
 from backend.alerts.channels.mqtt import MqttChannel
 from backend.alerts.channels.webhook import WebhookChannel
-from backend.alerts.hours import quiet_until
+from backend.alerts.hours import SpanError, parse_span, quiet_until
 from backend.alerts.model import Alert, Evaluation, Finding, iso, raised, to_ms
 from backend.alerts.outbox import DeliveryReport, Outbox
 from backend.alerts.readings import Readings
@@ -91,14 +91,18 @@ class AlertEngine:
         result = Evaluation(now_ms)
         ctx = Context(now_ms, self.settings, self.sources, self.readings, self.tz)
         for rule in self.rules.values():
+            changes = Evaluation(now_ms)
             try:
                 findings = rule.evaluate(ctx)
+                # All of a rule's changes, or none of them (the transaction rolls back).
+                with self.store.transaction():
+                    self._apply(rule, findings, ctx, changes)
             except Exception as e:  # one broken rule must not silence the others
                 log.exception("alert rule %s failed at %s", rule.name, iso(now_ms))
                 result.errors[rule.name] = f"{type(e).__name__}: {e}"
                 continue
-            with self.store.transaction():
-                self._apply(rule, findings, ctx, result)
+            result.new += changes.new
+            result.resolved += changes.resolved
         with self.store.transaction():
             self._escalate(now_ms, result)
         self.write_points()
@@ -150,12 +154,19 @@ class AlertEngine:
     def _quiet_hours(self, leader: Leader) -> str:
         own = self.store.quiet_hours(leader.id)
         if own is not None:
-            return own
-        return (
-            leader.quiet_hours
-            if leader.quiet_hours is not None
-            else self.settings.alerts.quiet_hours
-        )
+            span = own
+        elif leader.quiet_hours is not None:
+            span = leader.quiet_hours
+        else:
+            span = self.settings.alerts.quiet_hours
+        if span:
+            try:
+                parse_span(span)
+            except SpanError as e:
+                # A typo in one leader's record must not stop their alerts: send at once.
+                log.warning("quiet hours of %s ignored: %s", leader.id, e)
+                return ""
+        return span
 
     def _notify(self, alert: Alert, event: str, now_ms: int, leaders: bool = True) -> int:
         """Queue the messages of one event; return when the first leader will get it."""

@@ -126,3 +126,27 @@ def test_a_broken_rule_does_not_stop_the_others(
     result = engine.evaluate(T0_MS)
     assert result.errors == {"battery": "RuntimeError: boom"}
     assert [a.rule for a in result.new] == ["device_offline"]
+
+
+def test_broken_quiet_hours_do_not_stop_alerts(
+    engine: AlertEngine, influx: Influx, smtp: Inbox
+) -> None:
+    engine.settings.alerts.device_offline.severity = "warning"
+    engine.store.set_quiet_hours("sl-anna", "25:00-06:00")
+    status(influx, STATION, False, T0_MS - 20 * MIN)
+    engine.evaluate(T0_MS)
+    assert engine.deliver(T0_MS).sent == {"email": 1, "webhook": 1, "mqtt": 1}
+
+
+def test_a_rule_failing_halfway_changes_nothing(
+    engine: AlertEngine, influx: Influx, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    status(influx, STATION, False, T0_MS - 20 * MIN)
+
+    def no_leaders(building: str) -> list[object]:
+        raise RuntimeError("registry locked")
+
+    monkeypatch.setattr(engine.sources, "leaders", no_leaders)
+    result = engine.evaluate(T0_MS)
+    assert result.new == [] and "device_offline" in result.errors
+    assert engine.store.open_alerts() == [] and engine.store.outbox() == []
