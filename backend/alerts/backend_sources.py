@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import date
 
 from backend import plans
@@ -23,13 +24,15 @@ log = logging.getLogger(__name__)
 class BackendSources:
     """`Sources` over a `Backend` (backend/service.py); one per engine."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, refresh_s: float = 30.0) -> None:
         self.backend = Backend(settings)
         self.registry = self.backend.registry
-        self._cards: set[str] = set()
+        self.refresh_s = refresh_s
+        self._checked = -float("inf")
         self._version = -1
         self._rooms: dict[str, Room] = {}
         self._devices: dict[str, Device] = {}
+        self._cards: set[str] = set()
         self._verified: dict[tuple[date, int], dict[str, DayVerification]] = {}
 
     def close(self) -> None:
@@ -45,18 +48,24 @@ class BackendSources:
         ]
 
     def _fresh(self) -> None:
-        # Reading 6,000 rooms and 11,000 devices costs ~250 ms; read them again only when
-        # another connection has changed the file (SQLite's data_version says so).
+        # Reading 6,000 rooms and 11,000 devices costs ~250 ms, and every evaluation asks:
+        # look at most every refresh_s (wall clock: a cache, not a rule) whether the file
+        # changed (SQLite's data_version; the alerts' own writes count too), and only then.
+        if time.monotonic() - self._checked < self.refresh_s:
+            return
+        self._checked = time.monotonic()
         version = self.registry.query("PRAGMA data_version")[0][0]
-        if version != self._version:
-            self._rooms = {
-                r.id: Room(r.id, r.building, r.type, r.area_m2) for r in self.registry.rooms()
-            }
-            self._devices = {
-                d.device: Device(d.device, d.kind, d.building, d.room)
-                for d in self.registry.placed_devices()
-            }
-            self._version = version
+        if version == self._version:
+            return
+        self._rooms = {
+            r.id: Room(r.id, r.building, r.type, r.area_m2) for r in self.registry.rooms()
+        }
+        self._devices = {
+            d.device: Device(d.device, d.kind, d.building, d.room)
+            for d in self.registry.placed_devices()
+        }
+        self._cards = set(self.registry.card_owners())
+        self._version = version
 
     def rooms(self) -> dict[str, Room]:
         self._fresh()
@@ -67,9 +76,7 @@ class BackendSources:
         return self._devices
 
     def known_card(self, card: str) -> bool:
-        # Unknown cards are rare: read the cards again only when one is not found.
-        if card not in self._cards:
-            self._cards = set(self.registry.card_owners())
+        self._fresh()
         return card in self._cards
 
     def planned(self, since_ms: int, until_ms: int) -> list[PlannedCleaning]:

@@ -87,10 +87,8 @@ class Readings:
             if r.get("card")
         ]
 
-    def visits(self, since_ms: int, until_ms: int, room: str | None = None) -> list[Visit]:
+    def visits(self, since_ms: int, until_ms: int) -> list[Visit]:
         where = _span(since_ms, until_ms)
-        if room is not None:
-            where += f' AND "room" = {_quote(room)}'
         rows = self._q(
             'SELECT "card", "duration_s", "planned", "short", "building", "room" '
             f'FROM "visit" WHERE {where}'

@@ -42,9 +42,9 @@ class MissedCleaning(Rule):
         return findings
 
     def cleared(self, alert: Alert, ctx: Context) -> bool:
-        # A visit that arrived late (a station's replayed queue) shows the cleaning was done.
-        start, end = alert.params["start_ms"], alert.params["end_ms"] + self.grace_ms
-        return bool(ctx.readings.visits(start, end, room=alert.room))
+        # Within the lookback, a plan no longer found missed has its visit now (a station's
+        # replayed queue) or was planned anew without the room. Older ones wait for an ack.
+        return alert.params["end_ms"] >= ctx.since_ms
 
 
 class OverdueRoom(Rule):
