@@ -1,19 +1,18 @@
-"""The first slice end to end on real servers: a station's tap is stored and acknowledged."""
+"""The first slice end to end on real servers: the station's firmware logic, run under
+CPython, publishes a tap that is stored and acknowledged."""
 
 from __future__ import annotations
 
 import json
-import queue
 import time
-
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from gateway.service import Gateway
 from pletfri.influx import Influx
 from pletfri.settings import Settings
-from pletfri_fw import contract
+from pletfri_fw import feedback
 from pletfri_fw.pseudonym import Pseudonymiser
+from pletfri_host.paho_link import PahoLink
+from pletfri_host.sim import make_station
 
 DEVICE = "nfc-a4cf12f0b3c1"
 
@@ -34,21 +33,32 @@ def test_tap_is_stored_and_acked(settings: Settings, influx: Influx) -> None:
     )
     gw = Gateway(settings)
     gw.start()
-    acks: queue.Queue[dict] = queue.Queue()
-    station = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=DEVICE, protocol=mqtt.MQTTv5)
-    station.on_message = lambda c, u, m: acks.put(json.loads(m.payload))
-    try:
-        station.connect(settings.mqtt.host, settings.mqtt.port)
-        station.loop_start()
-        station.subscribe(contract.topic(DEVICE, contract.ACK), qos=1)
-        assert gw.connected.wait(5)
-        card = Pseudonymiser(b"site-key").card(bytes.fromhex("04a1b2c3d4e5f6"))
-        ts = int(time.time() * 1000)
-        payload = contract.tap_payload(boot=3, seq=17, card=card, ts=ts)
-        station.publish(contract.topic(DEVICE, contract.TAP), json.dumps(payload), qos=1)
+    # The station's firmware logic, run under CPython over a paho link as the device's
+    # MQTT client would: boot 3, the tap is the 17th message of that boot.
+    link = PahoLink(settings.mqtt.host, settings.mqtt.port, DEVICE)
+    station = make_station(DEVICE, b"site-key", link)
+    for _ in range(2):
+        station.uplink.store.begin_boot()
+    station.uplink.seq = 16
+    acks: list[dict] = []
 
-        ack = acks.get(timeout=5)
-        assert ack == {"boot": 3, "seq": 17, "result": "ok", "need": "unknown"}
+    def downlink(channel: str, payload: bytes, now_ms: int) -> None:
+        if channel == "ack":
+            acks.append(json.loads(payload))  # what the station saw, for the assertion
+        station.on_message(channel, payload, now_ms)
+
+    station.uplink.on_message = downlink
+    try:
+        assert gw.connected.wait(5)
+        ts = int(time.time() * 1000)
+        station.start(ts)
+        wait_for(lambda: station.poll(int(time.time() * 1000)) or station.uplink.up())
+        card = Pseudonymiser(b"site-key").card(bytes.fromhex("04a1b2c3d4e5f6"))
+        assert station.card_read(bytes.fromhex("04a1b2c3d4e5f6"), ts)
+
+        wait_for(lambda: station.poll(int(time.time() * 1000)) or acks)
+        assert acks == [{"boot": 3, "seq": 17, "result": "ok", "need": "unknown"}]
+        assert station.feedback.showing == feedback.CLEAN
         rows = wait_for(lambda: influx.query("SELECT * FROM tap"))
         assert rows == [
             {
@@ -63,6 +73,5 @@ def test_tap_is_stored_and_acked(settings: Settings, influx: Influx) -> None:
             }
         ]
     finally:
-        station.loop_stop()
-        station.disconnect()
+        station.shutdown(int(time.time() * 1000))
         gw.stop()
