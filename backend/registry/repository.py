@@ -43,6 +43,7 @@ class PlacedDevice:
 
 
 _TABLE_COLUMNS = {name: list(model.model_fields) for name, model in SECTIONS.items()}
+_KEYS = {name: ["id"] for name in SECTIONS} | {"cards": ["card"], "leaders": ["building", "person"]}
 
 
 class Registry:
@@ -176,7 +177,7 @@ class Registry:
         with self.transaction() as db:
             for name in reversed(SECTIONS):
                 db.execute(f"DELETE FROM {name}")
-            self._insert(db, data, "INSERT")
+            self._upsert(db, data)
 
     def merge(self, data: RegistryData) -> None:
         """Add or update the records in `data`, keeping the others."""
@@ -188,7 +189,7 @@ class Registry:
             setattr(merged, name, list(current.values()))
         self._check(merged)
         with self.transaction() as db:
-            self._insert(db, data, "INSERT OR REPLACE")
+            self._upsert(db, data)
 
     def remove(self, section: str, key: str) -> bool:
         """Delete one record (its dependants go with it); False if it was not there."""
@@ -207,15 +208,25 @@ class Registry:
             raise RegistryError(f"the registry would be inconsistent: {shown}{more}")
 
     @staticmethod
-    def _insert(db: sqlite3.Connection, data: RegistryData, verb: str) -> None:
+    def _upsert(db: sqlite3.Connection, data: RegistryData) -> None:
+        # An update in place, never delete-and-insert: a deleted building would take its
+        # rooms and devices with it (ON DELETE CASCADE).
         # People reference each other (buddy): insert them without, then set the links.
         for name, columns in _TABLE_COLUMNS.items():
             records = getattr(data, name)
             if not records:
                 continue
+            keys = _KEYS[name]
+            rest = [c for c in columns if c not in keys]
+            update = (
+                f"DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in rest)}"
+                if rest
+                else "DO NOTHING"
+            )
             sql = (
-                f"{verb} INTO {name} ({', '.join(columns)}) "
-                f"VALUES ({', '.join('?' for _ in columns)})"
+                f"INSERT INTO {name} ({', '.join(columns)}) "
+                f"VALUES ({', '.join('?' for _ in columns)}) "
+                f"ON CONFLICT ({', '.join(keys)}) {update}"
             )
             rows = []
             for r in records:

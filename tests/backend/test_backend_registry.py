@@ -11,7 +11,7 @@ import pytest
 from behelpers import registry_data
 from typer.testing import CliRunner
 
-from backend.registry import Registry, RegistryError
+from backend.registry import Registry, RegistryData, RegistryError
 from backend.registry.files import RegistryFileError, read, write
 from backend.registry.sample import SampleOptions, card_uid, generate
 from backend.registry.schema import MIGRATIONS
@@ -92,6 +92,11 @@ def test_round_trips_and_merge(tmp_path: Path) -> None:
         with pytest.raises(RegistryError, match="unknown room 'nowhere'"):
             reg.merge(data.model_copy(update={"devices": [
                 data.devices[0].model_copy(update={"room": "nowhere"})]}))  # fmt: skip
+        # Merging a changed building updates it in place and keeps its rooms and devices.
+        renamed = data.buildings[0].model_copy(update={"name": "Bakkehøj Skole Nord"})
+        reg.merge(RegistryData(buildings=[renamed]))
+        assert reg.building("s") == renamed and reg.counts() == {
+            "buildings": 2, "rooms": 5, "devices": 10, "people": 4, "cards": 3, "leaders": 2}  # fmt: skip
         assert reg.remove("rooms", "s-wc")
         assert reg.room("s-wc") is None and len(reg.devices("s")) == 6
     with Registry(tmp_path / "db.sqlite") as reg:
