@@ -79,6 +79,10 @@ def test_csv_errors_name_the_file_and_line(tmp_path: Path) -> None:
     ]
 
 
+def registry_counts(data: RegistryData) -> dict[str, int]:
+    return {section: len(getattr(data, section)) for section in RegistryData.model_fields}
+
+
 def test_round_trips_and_merge(tmp_path: Path) -> None:
     data = registry_data()
     for target in (tmp_path / "r.yaml", tmp_path / "csv"):
@@ -95,8 +99,8 @@ def test_round_trips_and_merge(tmp_path: Path) -> None:
         # Merging a changed building updates it in place and keeps its rooms and devices.
         renamed = data.buildings[0].model_copy(update={"name": "Bakkehøj Skole Nord"})
         reg.merge(RegistryData(buildings=[renamed]))
-        assert reg.building("s") == renamed and reg.counts() == {
-            "buildings": 2, "rooms": 5, "devices": 10, "people": 4, "cards": 3, "leaders": 2}  # fmt: skip
+        assert reg.building("s") == renamed
+        assert reg.counts() == registry_counts(data)
         assert reg.remove("rooms", "s-wc")
         assert reg.room("s-wc") is None and len(reg.devices("s")) == 6
     with Registry(tmp_path / "db.sqlite") as reg:
