@@ -299,6 +299,25 @@ def backend_api(
                 log_config=None)  # fmt: skip
 
 
+@backend_app.command("openapi")
+def backend_openapi(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(help="Where to write the OpenAPI JSON.")] = Path(
+        "docs/openapi.json"
+    ),
+) -> None:
+    """Write the API's OpenAPI document (the same as GET /openapi.json)."""
+    from backend.api import create_app
+
+    app = create_app(settings(ctx))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(app.openapi(), indent=2) + "\n", encoding="utf-8")
+    finally:
+        app.state.backend.close()
+    typer.echo(f"wrote {out}")
+
+
 @backend_app.command("run")
 def backend_run(ctx: typer.Context) -> None:
     """Every backend.interval_s: pair visits, plan shifts as they begin, publish need."""

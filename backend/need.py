@@ -61,7 +61,14 @@ def publish(settings: MqttSettings, items: list[tuple[str, bytes]], timeout_s: f
         infos = [client.publish(topic, payload, qos=1, retain=True) for topic, payload in items]
         for info in infos:
             info.wait_for_publish(timeout_s)
+            if not info.is_published():
+                raise NeedPublishError(
+                    f"MQTT broker {settings.host}:{settings.port} did not acknowledge the need "
+                    f"topics within {timeout_s} s; they are published again on the next run"
+                )
         return len(infos)
+    except (RuntimeError, ValueError) as e:
+        raise NeedPublishError(f"publishing need topics failed: {e}") from e
     finally:
         client.disconnect()
         client.loop_stop()
