@@ -114,7 +114,8 @@ def verify(
     until = min(end, now_ms)
     wanted = set(buildings)
     out = {b: DayVerification(b, day) for b in buildings}
-    history = read_visits(influx, start - (lookback_days * DAY_MS if unneeded else 0), until)
+    only = buildings[0] if len(buildings) == 1 else None
+    history = read_visits(influx, start - (lookback_days * DAY_MS if unneeded else 0), until, only)
     history = [v for v in history if v.building in wanted]
     earlier: dict[str, list[int]] = defaultdict(list)
     for v in history:

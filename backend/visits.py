@@ -191,7 +191,8 @@ def read_visits(
             r["room"],
             r["card"],
             r["time"],
-            r["time"] + r["duration_s"] * 1000 if r.get("complete", True) else None,
+            # A visit point without `complete` (written by another tool) counts as complete.
+            r["time"] + r["duration_s"] * 1000 if r.get("complete") is not False else None,
             r.get("buddy"),
             bool(r.get("planned")),
             bool(r.get("short")),
