@@ -12,7 +12,10 @@ import typer
 
 from pletfri.command import fail
 
-app = typer.Typer(help="Provision and inspect devices over USB serial.", no_args_is_help=True)
+app = typer.Typer(
+    help="Devices: provisioning over USB serial, the firmware build, the energy model.",
+    no_args_is_help=True,
+)
 
 FIRMWARE = Path(__file__).resolve().parent.parent
 
