@@ -59,6 +59,9 @@ class PlanEntry:
     score: float
     since_ms: int | None
     minutes: float
+    # False for a room without a check-in station: its cleaning cannot be verified, so it is
+    # left out of "missed" and its hygiene floor cannot be reset by a visit.
+    station: bool = True
 
 
 @dataclass(slots=True)
@@ -174,8 +177,12 @@ def plans_from_needs(
     shift: str,
     window: tuple[int, int],
     made_ms: int,
+    stations: set[str],
 ) -> dict[str, Plan]:
-    """Plans per building for the rooms whose type is cleaned in `shift`."""
+    """Plans per building for the rooms whose type is cleaned in `shift`.
+
+    `stations` holds the rooms that have a check-in station.
+    """
     plans: dict[str, Plan] = {}
     for r in rooms:
         t = types[r.type]
@@ -187,7 +194,7 @@ def plans_from_needs(
             plan = plans[r.building] = Plan(day, shift, r.building, *window, made_ms)
         entry = PlanEntry(
             r.id, r.building, r.type, r.floor, r.zone, n.due, n.reason, n.score, n.since_ms,
-            t.minutes(r.area_m2),
+            t.minutes(r.area_m2), r.id in stations,
         )  # fmt: skip
         (plan.due if n.due else plan.skip).append(entry)
     for plan in plans.values():

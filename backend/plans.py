@@ -10,7 +10,8 @@ from backend.planner import Plan, PlanEntry
 from backend.registry import Registry
 
 _COLUMNS = (
-    "day, shift, building, room, due, reason, score, since_ms, minutes, start_ms, end_ms, made_ms"
+    "day, shift, building, room, due, reason, score, since_ms, minutes, start_ms, end_ms, made_ms, "
+    "station"
 )
 
 
@@ -23,11 +24,12 @@ def save(registry: Registry, plans: Iterable[Plan]) -> None:
                 (p.day.isoformat(), p.shift, p.building),
             )
             db.executemany(
-                f"INSERT INTO plans ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO plans ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         p.day.isoformat(), p.shift, p.building, e.room, e.due, e.reason,
                         e.score, e.since_ms, e.minutes, p.start_ms, p.end_ms, p.made_ms,
+                        e.station,
                     )
                     for e in p.due + p.skip
                 ],
@@ -60,7 +62,7 @@ def load(
             )
         entry = PlanEntry(
             row["room"], row["building"], row["type"], row["floor"], row["zone"], bool(row["due"]),
-            row["reason"], row["score"], row["since_ms"], row["minutes"],
+            row["reason"], row["score"], row["since_ms"], row["minutes"], bool(row["station"]),
         )  # fmt: skip
         (plan.due if entry.due else plan.skip).append(entry)
     return list(plans.values())
@@ -76,9 +78,12 @@ def planned_rooms(registry: Registry, first: date, last: date) -> set[tuple[date
 
 
 def planned_between(registry: Registry, since_ms: int, until_ms: int) -> list[Any]:
-    """(building, room, shift, start_ms, end_ms) of due rooms whose shift ends in the range."""
+    """(building, room, shift, start_ms, end_ms) of due rooms whose shift ends in the range.
+
+    Only rooms with a station: a cleaning nobody can check in cannot be missed.
+    """
     return registry.query(
         "SELECT building, room, shift, start_ms, end_ms FROM plans "
-        "WHERE due = 1 AND end_ms BETWEEN ? AND ? ORDER BY end_ms, building, room",
+        "WHERE due = 1 AND station = 1 AND end_ms BETWEEN ? AND ? ORDER BY end_ms, building, room",
         (since_ms, until_ms),
     )

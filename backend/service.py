@@ -89,8 +89,9 @@ class Backend:
         """Plans for a shift from the data up to its start (or now, if earlier); stored."""
         window = self.shift(shift).window(day, self.tz)
         found = self.needs(min(now_ms, window[0]), building, until_ms=window[1])
+        stations = {d.room for d in self.registry.placed_devices("station")}
         made = planner.plans_from_needs(
-            self.registry.rooms(building), self.types, found, day, shift, window, now_ms
+            self.registry.rooms(building), self.types, found, day, shift, window, now_ms, stations
         )
         result = [made[b] for b in sorted(made)]
         if save:

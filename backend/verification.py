@@ -1,6 +1,7 @@
 """Verification per building and day: the plan against the visits.
 
-- planned: rooms due in the day's stored plans (a room due in two shifts counts twice);
+- planned: rooms due in the day's stored plans (a room due in two shifts counts twice), but
+  for rooms without a station, which are counted as unverifiable;
 - done: visits that day; missed: planned cleanings with no visit at the room, once their
   shift has ended (before then they are pending);
 - unplanned: visits at rooms not due in any plan that day;
@@ -39,10 +40,13 @@ class DayVerification:
     no_leave_tap: int = 0
     unneeded: int = 0
     buddy_visits: int = 0
+    # Due rooms without a station: planned, but their cleaning cannot be verified.
+    unverifiable: int = 0
     missed_rooms: list[str] = field(default_factory=list)
     unplanned_rooms: list[str] = field(default_factory=list)
     short_rooms: list[str] = field(default_factory=list)
     unneeded_rooms: list[str] = field(default_factory=list)
+    unverifiable_rooms: list[str] = field(default_factory=list)
 
 
 def _quote(s: str) -> str:
@@ -130,6 +134,10 @@ def verify(
             continue
         book = out[plan.building]
         for e in plan.due:
+            if not e.station:
+                book.unverifiable += 1
+                book.unverifiable_rooms.append(e.room)
+                continue
             book.planned += 1
             due_count[e.room] += 1
             if due_count[e.room] <= len(visits_at[e.room]):

@@ -89,6 +89,10 @@ MIGRATIONS: list[str] = [
         created_ms INTEGER NOT NULL
     );
     """,
+    # 4: whether a planned room has a station, i.e. whether its cleaning can be verified.
+    """
+    ALTER TABLE plans ADD COLUMN station INTEGER NOT NULL DEFAULT 1;
+    """,
 ]
 
 

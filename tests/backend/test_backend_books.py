@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from behelpers import CLEANER, DAY, TRAINEE, at, occupancy, taps
 
+from backend import plans
 from backend.service import Backend
 from backend.visits import Visit, read_visits, visit_line
 
@@ -59,3 +60,17 @@ def test_savings_against_the_fixed_schedule(school_day: Backend) -> None:
     # Minutes: 15 + 13.8 + 2 x 9.6 + 0.4 x 4 fixed; done 2 x 15 + 4 + 13.8.
     assert (s.fixed_minutes, s.done_minutes, s.minutes_saved) == (49.6, 47.8, 1.8)
     assert (s.due_not_cleaned, s.due_not_cleaned_rooms) == (1, ["s-wc"])
+
+
+def test_a_room_without_a_station_is_planned_but_never_missed(backend: Backend) -> None:
+    assert backend.registry.remove("devices", "nfc-000000000003")  # s-office's station
+    [plan] = backend.make_plans(DAY, "afternoon", now_ms=at("15:00"), building="s")
+    office = next(e for e in plan.due if e.room == "s-office")
+    assert not office.station and office.reason == "hygiene_floor"
+    books = backend.verify(DAY, now_ms=at("22:00"), building="s")["s"]
+    assert (books.planned, books.missed, books.unverifiable) == (3, 3, 1)
+    assert "s-office" not in books.missed_rooms and books.unverifiable_rooms == ["s-office"]
+    due_rooms = {row[1] for row in plans.planned_between(backend.registry, 0, at("23:00"))}
+    assert due_rooms == {"s-class1", "s-class2", "s-wc"}
+    s = backend.savings(DAY, DAY, now_ms=at("22:00"), building="s")
+    assert (s.done, s.unverified, s.due_not_cleaned) == (0, 1, 3)
