@@ -135,8 +135,12 @@ def needs(
     lookback_days: int,
     now_ms: int,
     until_ms: int | None = None,
+    assumed: Mapping[str, int] | None = None,
 ) -> dict[str, Need]:
-    """The need of each room at now_ms; the hygiene floor is judged at until_ms (default now)."""
+    """The need of each room at now_ms; the hygiene floor is judged at until_ms (default now).
+
+    `assumed` gives cleanings taken as made without a visit (rooms without a station).
+    """
     rooms = list(rooms)
     unknown = sorted({r.type for r in rooms} - set(types))
     if unknown:
@@ -146,6 +150,9 @@ def needs(
         )
     horizon = now_ms - lookback_days * DAY_MS
     cleaned = last_verified(influx, horizon, now_ms)
+    for room, ms in (assumed or {}).items():
+        if horizon < ms <= now_ms and ms > cleaned.get(room, 0):
+            cleaned[room] = ms
     usage = usage_since(influx, {r.id: cleaned.get(r.id, horizon) for r in rooms}, now_ms)
     judged_at = until_ms if until_ms is not None else now_ms
     out = {}

@@ -87,3 +87,17 @@ def planned_between(registry: Registry, since_ms: int, until_ms: int) -> list[An
         "WHERE due = 1 AND station = 1 AND end_ms BETWEEN ? AND ? ORDER BY end_ms, building, room",
         (since_ms, until_ms),
     )
+
+
+def assumed_cleanings(registry: Registry, now_ms: int) -> dict[str, int]:
+    """Rooms without a station: the start of the last ended shift they were due in.
+
+    No visit can show that such a room was cleaned, so the plan is taken as done; without
+    this its hygiene floor would make it due in every shift.
+    """
+    rows = registry.query(
+        "SELECT room, max(start_ms) FROM plans WHERE due = 1 AND station = 0 AND end_ms <= ? "
+        "GROUP BY room",
+        (now_ms,),
+    )
+    return {room: ms for room, ms in rows}

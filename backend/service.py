@@ -79,6 +79,7 @@ class Backend:
                 self.conf.lookback_days,
                 now_ms,
                 until_ms,
+                plans.assumed_cleanings(self.registry, now_ms),
             )
         except planner.PlannerError as e:
             raise BackendError(str(e)) from None

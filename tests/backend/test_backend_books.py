@@ -74,3 +74,7 @@ def test_a_room_without_a_station_is_planned_but_never_missed(backend: Backend) 
     assert due_rooms == {"s-class1", "s-class2", "s-wc"}
     s = backend.savings(DAY, DAY, now_ms=at("22:00"), building="s")
     assert (s.done, s.unverified, s.due_not_cleaned) == (0, 1, 3)
+    # Once its shift is over, the plan stands in for the visit nobody could record.
+    tomorrow = DAY + timedelta(days=1)
+    [plan] = backend.make_plans(tomorrow, "afternoon", now_ms=at("15:00", tomorrow), building="s")
+    assert "s-office" in {e.room for e in plan.skip}
