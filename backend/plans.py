@@ -89,15 +89,15 @@ def planned_between(registry: Registry, since_ms: int, until_ms: int) -> list[An
     )
 
 
-def assumed_cleanings(registry: Registry, now_ms: int) -> dict[str, int]:
+def assumed_cleanings(registry: Registry, since_ms: int, now_ms: int) -> dict[str, int]:
     """Rooms without a station: the start of the last ended shift they were due in.
 
     No visit can show that such a room was cleaned, so the plan is taken as done; without
     this its hygiene floor would make it due in every shift.
     """
     rows = registry.query(
-        "SELECT room, max(start_ms) FROM plans WHERE due = 1 AND station = 0 AND end_ms <= ? "
-        "GROUP BY room",
-        (now_ms,),
+        "SELECT room, max(start_ms) FROM plans "
+        "WHERE due = 1 AND station = 0 AND end_ms BETWEEN ? AND ? GROUP BY room",
+        (since_ms, now_ms),
     )
     return {room: ms for room, ms in rows}

@@ -79,7 +79,9 @@ class Backend:
                 self.conf.lookback_days,
                 now_ms,
                 until_ms,
-                plans.assumed_cleanings(self.registry, now_ms),
+                plans.assumed_cleanings(
+                    self.registry, now_ms - self.conf.lookback_days * planner.DAY_MS, now_ms
+                ),
             )
         except planner.PlannerError as e:
             raise BackendError(str(e)) from None
