@@ -29,7 +29,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "setup: installing Python packages into .venv" >&2
-    .venv/bin/python -m pip install -q --upgrade pip 2>/dev/null || true
-    .venv/bin/python -m pip install -q -e '.[dev]'
+    # Some machines' pip configs name local indexes that may be absent; pip warns per package.
+    quiet() { "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
+    quiet .venv/bin/python -m pip install -q --upgrade pip || true
+    quiet .venv/bin/python -m pip install -q -e '.[dev]'
     touch "$stamp"
 fi
