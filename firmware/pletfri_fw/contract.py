@@ -127,7 +127,8 @@ def occupancy_payload(boot, seq, periods, ts=None):
 def heartbeat_payload(boot, seq, fields, ts=None):
     msg = _common(boot, seq, ts)
     for k in HEARTBEAT_FIELDS:
-        if k in fields:
+        # A reading the hardware could not take (None) is left out, not sent as null.
+        if fields.get(k) is not None:
             msg[k] = fields[k]
     return msg
 

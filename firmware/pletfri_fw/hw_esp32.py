@@ -174,17 +174,29 @@ def mem_free():
     return gc.mem_free()
 
 
-def deep_sleep(ms, wake_pin=None):
-    """Sleep `ms`; with `wake_pin`, a high level on it (the PIR) wakes earlier."""
-    if wake_pin is not None:
-        esp32.wake_on_ext0(machine.Pin(wake_pin, machine.Pin.IN), esp32.WAKEUP_ANY_HIGH)
+def deep_sleep(ms, pir_pin=None, door_pin=None):
+    """Sleep `ms`; a high level on the PIR pin (ext0) or the door contact opening
+    (ext1, reed to GND with pull-up) wakes earlier. Without pins only the timer wakes."""
+    if pir_pin is not None:
+        esp32.wake_on_ext0(machine.Pin(pir_pin, machine.Pin.IN), esp32.WAKEUP_ANY_HIGH)
     else:
         esp32.wake_on_ext0(None, esp32.WAKEUP_ANY_HIGH)
+    if door_pin is not None:
+        pin = machine.Pin(door_pin, machine.Pin.IN, machine.Pin.PULL_UP)
+        esp32.wake_on_ext1((pin,), esp32.WAKEUP_ANY_HIGH)
+    else:
+        esp32.wake_on_ext1(None, esp32.WAKEUP_ANY_HIGH)
     machine.deepsleep(max(1, ms))
 
 
-def woke_by_pin():
-    return machine.wake_reason() == machine.EXT0_WAKE
+def woke_by():
+    """ "pir" or "door" for a wake by those pins, else None (timer, reset)."""
+    reason = machine.wake_reason()
+    if reason == machine.EXT0_WAKE:
+        return "pir"
+    if reason == machine.EXT1_WAKE:
+        return "door"
+    return None
 
 
 def free_flash():

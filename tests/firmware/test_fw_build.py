@@ -51,3 +51,14 @@ def test_type_checks_against_esp32_stubs(tmp_path: Path) -> None:
     )
     assert r.returncode == 0, r.stdout[-3000:]
     assert "0 errors" in r.stdout
+
+
+def test_cli_build_writes_every_module(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pletfri.cli import app as cli
+
+    r = CliRunner().invoke(cli, ["device", "build", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    built = sorted(p.stem for p in (tmp_path / "lib" / "pletfri_fw").glob("*.mpy"))
+    assert built == sorted(p.stem for p in FIRMWARE.glob("pletfri_fw/*.py"))

@@ -1,8 +1,8 @@
-# Occupancy sensor: the PIR fast path. A wake by the PIR only counts the trigger
-# in RTC memory and sleeps again, without Wi-Fi and without importing the rest,
-# so that it costs a fraction of a radio wake (docs/firmware.md, energy model).
-# After a PIR wake the PIR may not wake the chip again for HOLDOFF_MS: a person
-# in the room keeps the PIR high, and each wake costs energy.
+# Occupancy sensor: the fast path of a wake by the PIR or the door contact. It only
+# counts the event in RTC memory and sleeps again, without Wi-Fi and without importing
+# the rest, so it costs a fraction of a radio wake (docs/firmware.md, energy model).
+# After such a wake neither may wake the chip for HOLDOFF_MS: a person in the room keeps
+# the PIR high, and each wake costs energy; a timer wake then listens again.
 import machine
 
 from pletfri_fw import hw_esp32 as hw
@@ -16,11 +16,15 @@ if machine.reset_cause() == machine.DEEPSLEEP_RESET:
     st = ss.unpack(rtc.read())
     now = hw.rtc_now_ms()
     if st is not None and now < st.next_send:
-        if hw.woke_by_pin():
+        woke = hw.woke_by()
+        if woke is not None:
             ss.roll(st, now)
-            st.motion += 1
+            if woke == "door":
+                st.entries += 1
+            else:
+                st.motion += 1
             rtc.write(ss.pack(st))
             hw.deep_sleep(min(HOLDOFF_MS, st.next_send - now))
         else:
-            # The hold-off ended before the next radio wake: listen to the PIR again.
-            hw.deep_sleep(st.next_send - now, pins.SENSOR["pir"])
+            # The hold-off ended before the next radio wake: listen again.
+            hw.deep_sleep(st.next_send - now, pins.SENSOR["pir"], pins.SENSOR["door"])
