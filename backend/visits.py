@@ -114,7 +114,7 @@ def merge_buddies(visits: list[Visit], roles: Mapping[str, str], window_ms: int)
     by_room: dict[str, list[int]] = {}
     for i, v in enumerate(visits):
         by_room.setdefault(v.room, []).append(i)
-    buddy_of: dict[int, str] = {}
+    buddy_of: dict[int, int] = {}
     absorbed: set[int] = set()
     for i, v in enumerate(visits):
         if roles.get(v.card) != "trainee":
@@ -127,13 +127,19 @@ def merge_buddies(visits: list[Visit], roles: Mapping[str, str], window_ms: int)
                 and abs(other.arrive_ms - v.arrive_ms) <= window_ms
             ):
                 absorbed.add(j)
-                buddy_of[i] = other.card
+                buddy_of[i] = j
                 break
-    return [
-        replace(v, buddy=buddy_of[i]) if i in buddy_of else v
-        for i, v in enumerate(visits)
-        if i not in absorbed
-    ]
+    out = []
+    for i, v in enumerate(visits):
+        if i in absorbed:
+            continue
+        if i in buddy_of:
+            other = visits[buddy_of[i]]
+            # The trainee forgot the leaving tap but the buddy did not: the pair left then.
+            leave = v.leave_ms if v.leave_ms is not None else other.leave_ms
+            v = replace(v, buddy=other.card, leave_ms=leave)
+        out.append(v)
+    return out
 
 
 def judge(
@@ -226,10 +232,13 @@ def pair_and_write(
         for t in read_taps(influx, since_ms - CONTEXT_MS, now_ms)
         if t.card in people_by_card and t.room in rooms
     ]
-    closed, _ = pair(taps, rules, now_ms)
+    closed, still_open = pair(taps, rules, now_ms)
     roles = {card: p.role for card, p in people_by_card.items()}
-    merged = merge_buddies(closed, roles, rules.buddy_window_ms)
-    fresh = [v for v in merged if v.arrive_ms > since_ms]
+    # Open visits take part in the merge, so a buddy's closed visit whose trainee is still in
+    # the room is held back rather than written alone now and as part of the pair later.
+    waiting = {(v.card, v.arrive_ms) for v in still_open}
+    merged = merge_buddies(closed + still_open, roles, rules.buddy_window_ms)
+    fresh = [v for v in merged if v.arrive_ms > since_ms and (v.card, v.arrive_ms) not in waiting]
     tz = ZoneInfo(settings.timezone)
     visits = judge(fresh, rooms, types, settings.short_fraction, planned, tz)
     if visits:

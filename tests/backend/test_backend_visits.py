@@ -105,3 +105,18 @@ def test_an_overnight_visit_pairs_across_midnight(backend: Backend) -> None:
     assert backend.pair_visits(at("06:00", next_day), since_ms=at("00:00", next_day)) == []
     made = backend.pair_visits(at("06:00", next_day), since_ms=at("12:00"))
     assert [(v.arrive_ms, v.duration_s) for v in made] == [(at("23:50"), 1800)]
+
+
+def test_a_buddy_visit_is_written_once_the_pair_has_left(backend: Backend) -> None:
+    taps(
+        backend.influx,
+        ("s-class2", BUDDY, "16:00"),
+        ("s-class2", TRAINEE, "16:01"),
+        ("s-class2", BUDDY, "16:25"),
+    )
+    # The trainee is still in the room: the buddy's visit waits for the pair.
+    assert backend.pair_visits(at("16:30")) == []
+    made = backend.pair_visits(at("21:00"))  # the trainee never tapped out
+    assert [(v.card, v.buddy, v.arrive_ms, v.duration_s) for v in made] == [
+        (TRAINEE, BUDDY, at("16:01"), 24 * 60)
+    ]
