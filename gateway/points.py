@@ -1,12 +1,44 @@
-"""Validated messages to InfluxDB line protocol (the measurements of CONTRACT.md)."""
+"""Validated messages to InfluxDB line protocol (the measurements of CONTRACT.md).
+
+A device's tags never change between registry reloads, so the escaped
+"measurement,tags" part of its lines is made once by `pletfri.influx.line` and cached
+(`_head`); only fields and time are formatted per point.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
 
 from gateway.registry import Device
 from gateway.validate import Message
 from pletfri.influx import line
+
+
+@lru_cache(maxsize=65536)
+def _head(measurement: str, tags: tuple[tuple[str, str], ...]) -> str:
+    probe = line(measurement, dict(tags), {"x": 0}, 0)
+    return probe[: -len(" x=0i 0")]
+
+
+def _value(v: Any) -> str:
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, int):
+        return f"{v}i"
+    if isinstance(v, float):
+        return repr(v)
+    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _line(measurement: str, tags: dict[str, str], fields: Mapping[str, Any], ts_ms: int) -> str:
+    # The hot path: field keys are this module's own identifiers (nothing to escape);
+    # values are formatted as pletfri.influx.line does, which test_gw_logic checks.
+    body = ",".join(f"{k}={_value(v)}" for k, v in fields.items())
+    return f"{_head(measurement, tuple(tags.items()))} {body} {ts_ms}"
 
 
 def tap_lines(msg: Message, dev: Device, known: bool) -> list[str]:
@@ -20,7 +52,7 @@ def tap_lines(msg: Message, dev: Device, known: bool) -> list[str]:
         # Only on cards missing from cards.csv (`WHERE known = false`), so alerts see them.
         fields["known"] = False
     return [
-        line(
+        _line(
             "tap",
             {"building": dev.building, "room": dev.room, "device": msg.device},
             fields,
@@ -37,7 +69,7 @@ def occupancy_lines(msg: Message, dev: Device) -> list[str]:
         "device": msg.device,
     }
     return [
-        line("occupancy", tags, {**r.fields, "clock_ok": r.clock_ok}, r.ts_ms) for r in msg.records
+        _line("occupancy", tags, {**r.fields, "clock_ok": r.clock_ok}, r.ts_ms) for r in msg.records
     ]
 
 
@@ -49,13 +81,13 @@ def heartbeat_lines(msg: Message, dev: Device) -> list[str]:
     if not msg.fields:
         # An empty heartbeat still says the device lives (liveness), but has no field to store.
         return []
-    return [line("device", _device_tags(dev), {**msg.fields, "clock_ok": msg.clock_ok}, msg.ts_ms)]
+    return [_line("device", _device_tags(dev), {**msg.fields, "clock_ok": msg.clock_ok}, msg.ts_ms)]
 
 
 def online_line(dev: Device, online: bool, ts_ms: int, reason: str) -> str:
     """`reason`: status (the device said so), timeout (missed its window), heard (back)."""
-    return line("device", _device_tags(dev), {"online": int(online), "reason": reason}, ts_ms)
+    return _line("device", _device_tags(dev), {"online": int(online), "reason": reason}, ts_ms)
 
 
 def gateway_line(name: str, fields: Mapping[str, int | float], ts_ms: int) -> str:
-    return line("gateway", {"gateway": name}, fields, ts_ms)
+    return _line("gateway", {"gateway": name}, fields, ts_ms)

@@ -34,6 +34,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from gateway import points
 from gateway.dedup import Dedup, Verdict
 from gateway.liveness import Liveness
+from gateway.mqtt_client import Client
 from gateway.registry import Device, Registry
 from gateway.spool import Spool, SpoolFull
 from gateway.stats import Stats
@@ -128,7 +129,7 @@ class Gateway:
 
     def _client(self) -> mqtt.Client:
         s = self.settings
-        client = mqtt.Client(
+        client = Client(
             CallbackAPIVersion.VERSION2,
             client_id=s.gateway.client_id,
             protocol=mqtt.MQTTv5,

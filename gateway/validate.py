@@ -26,6 +26,8 @@ HEARTBEAT_RANGES: dict[str, tuple[int, int] | None] = {
     "queue": (0, MAX_INT),
     "mem_free": (0, MAX_INT),
     "reset": None,
+    # Events a full offline queue discarded (firmware's additive member, docs/firmware.md).
+    "dropped": (0, MAX_INT),
 }
 TEXT_MAX = 64
 
@@ -69,6 +71,8 @@ class Message:
 
 def _int(obj: dict[str, Any], key: str, lo: int, hi: int, where: str = "") -> int:
     v = obj.get(key)
+    if type(v) is int and lo <= v <= hi:  # the common case first (bool is not int here)
+        return v
     if not isinstance(v, int) or isinstance(v, bool):
         raise Rejected("bad_type", f"{where}{key} must be an integer, got {v!r:.40}")
     if not lo <= v <= hi:
@@ -78,6 +82,8 @@ def _int(obj: dict[str, Any], key: str, lo: int, hi: int, where: str = "") -> in
 
 def event_time(ts: Any, now_ms: int, where: str = "") -> tuple[int, bool]:
     """The point's time and whether the device's clock gave it (receive time if not)."""
+    if type(ts) is int and MIN_TS_MS <= ts <= now_ms + MAX_FUTURE_MS:
+        return ts, True
     if ts is None:
         return now_ms, False
     if not isinstance(ts, int) or isinstance(ts, bool):

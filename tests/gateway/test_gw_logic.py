@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from gateway import points
 from gateway.dedup import Dedup, Verdict
 from gateway.liveness import Liveness
 from gateway.registry import Registry, RegistryFileError
 from gateway.serial_bridge import frame_message
 from gateway.validate import MIN_TS_MS, Rejected, parse
+from pletfri.influx import line
 from pletfri_fw import contract
 
 NOW = 1_790_000_000_000
@@ -207,3 +209,9 @@ def test_serial_frames() -> None:
     for bad in (b"nonsense", b"[]", b'{"payload":1}'):
         with pytest.raises(Rejected, match="bad_frame"):
             frame_message(bad)
+
+
+def test_cached_line_format_matches_the_shared_line_protocol_writer() -> None:
+    tags = {"building": "b 1,=x", "room": "r\\1", "device": STATION, "empty": ""}
+    fields = {"a": 1, "b": True, "c": False, "d": 1.5, "e": 'say "hi"\\\nnow', "f": -3}
+    assert points._line("tap", tags, fields, NOW) == line("tap", tags, fields, NOW)

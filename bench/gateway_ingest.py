@@ -1,0 +1,167 @@
+"""Sustained ingest, broker to InfluxDB, one gateway process, against a plain subscriber.
+
+    .venv/bin/python bench/gateway_ingest.py [--rates 5000,10000,15000] [--seconds 10]
+
+For each offered rate, in one run on the same fresh servers: a paced QoS 1 publisher
+(its own process) sends the device mix (bench/gateway_load.py) for `--seconds`, first to
+a plain subscriber (a bare paho loop in its own process, QoS 1, counting), then to the
+gateway (`pletfri gateway run`, its own process, default settings: 5,000-line or 1 s
+batches, fsync'd spool). A run counts from the first publish until the last message
+is received (plain) or the last point is in InfluxDB (gateway, polled by InfluxQL
+count); "tail" is how long that took after the last publish. Effective msg/s is
+messages / that time. A rate is sustained when everything arrived and the tail stays
+short (about a batch interval), i.e. no backlog grew.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import shutil
+import time
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from gateway_load import gateway_process, messages, start_publisher, write_registry
+from paho.mqtt.enums import CallbackAPIVersion
+
+from pletfri.influx import Influx
+from pletfri.services import running_stack
+from pletfri.settings import Settings, load_settings
+from pletfri_fw import contract
+
+# The plain subscriber's messages go to a twin tree of the same length that the gateway
+# does not subscribe to, so the two never compete for the same messages.
+PLAIN_ROOT = "plainrx/v1/dev/"
+COUNTS = (
+    ("occupancy", "period_s"),
+    ("device", "batt_mv"),
+    ("tap", "seq"),
+)
+
+
+def _plain(port: int, n: int, ready: mp.Event, result: mp.Queue) -> None:
+    got = [0]
+    last = [0.0]
+
+    def on_message(c: mqtt.Client, u: object, m: mqtt.MQTTMessage) -> None:
+        got[0] += 1
+        last[0] = time.monotonic()
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-plain", protocol=mqtt.MQTTv5)
+    client.on_message = on_message
+    client.on_subscribe = lambda *a: ready.set()
+    client.connect("127.0.0.1", port)
+    client.subscribe(PLAIN_ROOT + "+/+", qos=1)
+    deadline = time.monotonic() + 120
+    while got[0] < n and time.monotonic() < deadline:
+        client.loop(0.05)
+    result.put({"got": got[0], "t_last": last[0]})
+    client.disconnect()
+
+
+def plain_round(port: int, rate: float, msgs: list[tuple[str, bytes]]) -> dict[str, float]:
+    ctx = mp.get_context("fork")
+    ready, result = ctx.Event(), ctx.Queue()
+    sub = ctx.Process(target=_plain, args=(port, len(msgs), ready, result), daemon=True)
+    sub.start()
+    ready.wait(10)
+    pub, pq = start_publisher(port, rate, msgs)
+    p = pq.get(timeout=180)
+    r = result.get(timeout=180)
+    pub.join()
+    sub.join()
+    elapsed = r["t_last"] - p["t0"]
+    return {
+        "delivered": r["got"],
+        "tail_s": r["t_last"] - p["t_sent"],
+        "msg_s": r["got"] / elapsed if elapsed > 0 else 0.0,
+    }
+
+
+def stored(influx: Influx) -> int:
+    total = 0
+    for measurement, field in COUNTS:
+        rows = influx.query(f'SELECT count("{field}") FROM "{measurement}"')
+        total += int(rows[0]["count"]) if rows else 0
+    return total
+
+
+def gateway_round(
+    s: Settings, rate: float, msgs: list[tuple[str, bytes]], expected_points: int
+) -> dict[str, float]:
+    with Influx(s.influx) as influx:
+        before = stored(influx)
+        pub, pq = start_publisher(s.mqtt.port, rate, msgs)
+        last, t_last = before, time.monotonic()
+        deadline = time.monotonic() + 180
+        while last - before < expected_points and time.monotonic() < deadline:
+            time.sleep(0.1)
+            now = stored(influx)
+            if now != last:
+                last, t_last = now, time.monotonic()
+        p = pq.get(timeout=60)
+        pub.join()
+    elapsed = t_last - p["t0"]
+    points = last - before
+    return {
+        "points": points,
+        "tail_s": t_last - p["t_sent"],
+        "msg_s": len(msgs) * points / expected_points / elapsed,
+        "points_s": points / elapsed,
+        "broker_acked": p["acked"],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument(
+        "--rates", default="5000,10000,12500,15000", help="offered msg/s, comma-separated"
+    )
+    ap.add_argument("--seconds", type=float, default=10.0, help="length of each round")
+    ap.add_argument("--run-dir", type=Path, default=Path("run/bench-gateway"))
+    args = ap.parse_args()
+    shutil.rmtree(args.run_dir, ignore_errors=True)
+    with running_stack(args.run_dir / "servers") as stack:
+        s = load_settings(
+            **stack.settings_overrides(),
+            gateway={
+                "registry_file": args.run_dir / "registry" / "devices.csv",
+                "state_dir": args.run_dir / "gateway",
+                "client_id": "bench-gateway",
+            },
+        )
+        write_registry(s)
+        gw = gateway_process(s, args.run_dir / "gateway.log")
+        time.sleep(2.0)
+        base_ms = int(time.time() * 1000) - 30 * 24 * 3_600_000
+        print(
+            "| offered msg/s | plain: delivered | plain: tail s | plain msg/s "
+            "| gateway: points stored | gateway: tail s | gateway msg/s | gateway points/s "
+            "| gateway / plain |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|")
+        try:
+            for boot, rate in enumerate(float(r) for r in args.rates.split(",")):
+                n = int(rate * args.seconds)
+                plain_msgs = [
+                    (PLAIN_ROOT + t[len(contract.DEV_ROOT) :], b)
+                    for t, b in messages(n, 1000 + boot, base_ms)[0]
+                ]
+                plain = plain_round(s.mqtt.port, rate, plain_msgs)
+                gw_msgs, pts = messages(n, boot + 1, base_ms + boot * 10 * 24 * 3_600_000)
+                g = gateway_round(s, rate, gw_msgs, pts)
+                print(
+                    f"| {rate:,.0f} | {plain['delivered']:,} / {n:,} | {plain['tail_s']:.1f} "
+                    f"| {plain['msg_s']:,.0f} | {g['points']:,} / {pts:,} | {g['tail_s']:.1f} "
+                    f"| {g['msg_s']:,.0f} | {g['points_s']:,.0f} "
+                    f"| {g['msg_s'] / plain['msg_s']:.2f} |",
+                    flush=True,
+                )
+        finally:
+            gw.terminate()
+            gw.wait(60)
+
+
+if __name__ == "__main__":
+    main()
