@@ -28,6 +28,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+from backend.alerts import engine as engine_module
 from backend.alerts.engine import AlertEngine
 from backend.alerts.rules.base import Context
 from backend.alerts.sources import Device, Leader, Room, StaticSources
@@ -159,11 +160,20 @@ def main() -> None:
                 t = time.perf_counter()
                 engine.evaluate(NOW + k * MIN)
                 totals.append(time.perf_counter() - t)
+            # The same evaluation with the reads one after another, for the ratio.
+            readers, engine_module.READERS = engine_module.READERS, 1
+            serial = []
+            for k in range(a.runs):
+                t = time.perf_counter()
+                engine.evaluate(NOW + (a.runs + k) * MIN)
+                serial.append(time.perf_counter() - t)
+            engine_module.READERS = readers
             open_by_rule = Counter(alert.rule for alert in engine.store.open_alerts())
             base = statistics.median(baseline_s(engine.influx) for _ in range(a.runs))
         print(
             f"evaluate(now): median {statistics.median(totals):.2f} s over {a.runs} runs "
-            f"(first, with alerts opened: {totals[0]:.2f} s)"
+            f"(first, with alerts opened: {totals[0]:.2f} s), {readers} reading threads; "
+            f"{statistics.median(serial):.2f} s with one"
         )
         print(
             f"the per-series reads they replaced: median {base:.2f} s "

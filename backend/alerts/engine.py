@@ -13,7 +13,9 @@ between deciding and sending loses nothing.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,6 +40,9 @@ from pletfri.settings import Settings
 from pletfri_fw import contract
 
 log = logging.getLogger(__name__)
+
+# Threads reading InfluxDB at once in an evaluation (bench/bench_alerts.py).
+READERS = 4
 
 
 def default_channels(settings: Settings) -> dict[str, Channel]:
@@ -90,15 +95,18 @@ class AlertEngine:
         now_ms = to_ms(now)
         result = Evaluation(now_ms)
         ctx = Context(now_ms, self.settings, self.sources, self.readings, self.tz)
+        found = self._find(ctx)
         for rule in self.rules.values():
             changes = Evaluation(now_ms)
             try:
-                findings = rule.evaluate(ctx)
+                findings = found[rule.name]
+                if isinstance(findings, Exception):
+                    raise findings
                 # All of a rule's changes, or none of them (the transaction rolls back).
                 with self.store.transaction():
                     self._apply(rule, findings, ctx, changes)
             except Exception as e:  # one broken rule must not silence the others
-                log.exception("alert rule %s failed at %s", rule.name, iso(now_ms))
+                log.error("alert rule %s failed at %s", rule.name, iso(now_ms), exc_info=e)
                 result.errors[rule.name] = f"{type(e).__name__}: {e}"
                 continue
             result.new += changes.new
@@ -107,6 +115,25 @@ class AlertEngine:
             self._escalate(now_ms, result)
         self.write_points()
         return result
+
+    def _find(self, ctx: Context) -> dict[str, list[Finding] | Exception]:
+        """Every rule's findings. InfluxDB answers several queries at once, so the reads
+        the rules share come first, then the rules, each on a thread of a small pool."""
+
+        def warm(name: str) -> None:
+            # A failed read is left to fail again in the rules that need it.
+            with contextlib.suppress(Exception):
+                getattr(ctx, name)
+
+        def run(rule: Rule) -> list[Finding] | Exception:
+            try:
+                return rule.evaluate(ctx)
+            except Exception as e:
+                return e
+
+        with ThreadPoolExecutor(READERS) as pool:
+            list(pool.map(warm, Context.SHARED))
+            return dict(zip(self.rules, pool.map(run, self.rules.values()), strict=True))
 
     def _apply(self, rule: Rule, findings: list[Finding], ctx: Context, result: Evaluation) -> None:
         now_ms = ctx.now_ms

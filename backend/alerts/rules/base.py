@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from backend.alerts.model import Alert, Finding
@@ -17,6 +17,16 @@ from pletfri.settings import Settings
 @dataclass
 class Context:
     """One evaluation's view: `now`, settings, sources and readings, with shared reads cached."""
+
+    # The reads several rules share, made once per evaluation (before the rules run).
+    SHARED: ClassVar[tuple[str, ...]] = (
+        "rooms",
+        "devices",
+        "taps",
+        "visits",
+        "status",
+        "sensor_seen",
+    )
 
     now_ms: int
     settings: Settings
