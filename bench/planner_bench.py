@@ -122,6 +122,18 @@ def main() -> None:
             lv, us, groups = (statistics.median(x) for x in zip(*parts, strict=True))
             print(f"  of which: last verified visits {lv:.2f} s, usage sums {us:.2f} s "
                   f"({groups:.0f} statements in one request)")  # fmt: skip
+            # The other per-day steps the demo runs, once each, for scale.
+            be.make_plans(DAY - timedelta(days=1), "afternoon", now - planner.DAY_MS)
+            for name, step in (
+                (
+                    "verify yesterday, all buildings",
+                    lambda: be.verify(DAY - timedelta(days=1), now),
+                ),
+                ("need: points + retained topics", lambda: be.publish_need(now)),
+            ):
+                t = time.perf_counter()
+                step()
+                print(f"{name}: {time.perf_counter() - t:.2f} s")
 
 
 if __name__ == "__main__":
