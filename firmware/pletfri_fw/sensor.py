@@ -89,12 +89,15 @@ class Sensor:
             # One message per wake, unless a day of dated periods is over the size limit.
             n = len(periods)
             seq = self.uplink.seq + 1
-            while n > 1 and not self.uplink.fits(
-                contract.occupancy_payload(st.boot, seq, periods[:n], ts)
-            ):
+            while True:
+                payload = self.uplink.encode(
+                    contract.occupancy_payload(st.boot, seq, periods[:n], ts)
+                )
+                if n == 1 or len(payload) <= contract.MAX_PAYLOAD:
+                    break
                 n = (n + 1) // 2
-            msg = contract.occupancy_payload(st.boot, self.uplink.next_seq(), periods[:n], ts)
-            self.uplink.send(contract.OCCUPANCY, msg)
+            self.uplink.next_seq()
+            self.uplink.send_encoded(contract.OCCUPANCY, payload)
             periods = periods[n:]
         st.closed = []
         self.heartbeat(now_ms)

@@ -44,12 +44,11 @@ class Uplink:
     def encode(self, msg):
         return json.dumps(msg, separators=(",", ":")).encode()
 
-    def fits(self, msg):
-        return len(self.encode(msg)) <= contract.MAX_PAYLOAD
-
     def send(self, channel, msg):
         """Queue one message durably, then push it if the link is up."""
-        payload = self.encode(msg)
+        self.send_encoded(channel, self.encode(msg))
+
+    def send_encoded(self, channel, payload):
         if len(payload) > contract.MAX_PAYLOAD:
             raise ValueError(
                 "%s message of %d bytes is over the contract's %d"

@@ -3,28 +3,43 @@ light and buzzer that record what they showed. Used by the tests and the simulat
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 
-class MemFile(io.BytesIO):
-    """A file in MemFS: its bytes land in the filesystem on every write, as on flash."""
+class MemFile:
+    """A file in MemFS: its bytes are in the filesystem at every write, as on flash."""
+
+    __slots__ = ("_data", "_pos")
 
     def __init__(self, fs: MemFS, name: str, mode: str) -> None:
-        super().__init__(fs.files.get(name, b"") if "w" not in mode else b"")
-        self._fs = fs
-        self._name = name
-        if "a" in mode:
-            self.seek(0, io.SEEK_END)
-        if "w" in mode or "a" in mode:
-            fs.files[name] = self.getvalue()
+        if "w" in mode:
+            fs.files[name] = bytearray()
+        elif "a" in mode:
+            fs.files.setdefault(name, bytearray())
         elif name not in fs.files:
             raise OSError(2, f"no such file: {name}")
+        self._data = fs.files[name]
+        self._pos = len(self._data) if "a" in mode else 0
 
-    def write(self, data: Any) -> int:
-        n = super().write(data)
-        self._fs.files[self._name] = self.getvalue()
-        return n
+    def read(self, n: int = -1) -> bytes:
+        end = len(self._data) if n < 0 else self._pos + n
+        out = bytes(self._data[self._pos : end])
+        self._pos += len(out)
+        return out
+
+    def write(self, data: bytes) -> int:
+        self._data[self._pos : self._pos + len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def seek(self, pos: int) -> None:
+        self._pos = pos
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 class MemFS:
@@ -32,7 +47,7 @@ class MemFS:
     files on disk."""
 
     def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
+        self.files: dict[str, bytearray] = {}
 
     def open(self, name: str, mode: str) -> MemFile:
         return MemFile(self, name, mode)
