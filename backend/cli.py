@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,8 @@ from backend.service import Backend, BackendError
 from backend.shifts import local_day
 from pletfri.command import fail, settings
 from pletfri.influx import InfluxError
+
+log = logging.getLogger(__name__)
 
 registry_app = typer.Typer(help="The registry: buildings, rooms, devices, people, cards.",
                            no_args_is_help=True)  # fmt: skip
@@ -327,8 +330,12 @@ def backend_run(ctx: typer.Context) -> None:
         try:
             while True:
                 now = int(time.time() * 1000)
-                be.tick(now, previous)
-                previous = now
+                try:
+                    be.tick(now, previous)
+                    previous = now
+                except (InfluxError, NeedPublishError) as e:
+                    # Keep `previous`: a shift that began meanwhile is planned on the next round.
+                    log.warning("backend round failed, retrying in %d s: %s", interval, e)
                 time.sleep(max(0.0, interval - (time.time() * 1000 - now) / 1000))
         except KeyboardInterrupt:
             pass
