@@ -13,7 +13,9 @@ from pletfri_fw.backoff import Backoff
 
 
 class Uplink:
-    def __init__(self, device, link, store, net=None, backoff=None, window=4, birth=True):
+    def __init__(
+        self, device, link, store, net=None, backoff=None, window=4, birth=True, puback_ms=15000
+    ):
         self.device = device
         self.link = link
         self.store = store
@@ -21,12 +23,15 @@ class Uplink:
         self.backoff = backoff or Backoff()
         self.window = window
         self.birth = birth
+        # A PUBACK this late means a half-dead connection that keepalive has not caught
+        # yet (mqtt_as resends within the connection; we reconnect and resend). 0: off.
+        self.puback_ms = puback_ms
         self.channels = ()  # downlink channels to subscribe to
         self.on_message = None  # (channel, payload, now_ms)
         self.seq = 0
         self.connects = 0
         self.last_error = None
-        self._inflight = []  # [pid, acked] per message sent from the queue's head
+        self._inflight = []  # [pid, acked, sent at] per message sent from the queue's head
         self._up = False
         self._next_try = 0
         self._now = 0
@@ -84,6 +89,9 @@ class Uplink:
                 return
         try:
             self.link.poll(now_ms)
+            late = self._inflight and now_ms - self._inflight[0][2] > self.puback_ms
+            if late and self.puback_ms:
+                raise OSError("no PUBACK within %d ms" % self.puback_ms)
             self._pump()
         except OSError as e:
             self._down(now_ms, str(e))
@@ -115,7 +123,7 @@ class Uplink:
         while len(inflight) < self.window and len(inflight) < len(self.store):
             channel, payload = self.store.peek(len(inflight))
             pid = self.link.publish(contract.topic(self.device, channel), payload, 1, False)
-            inflight.append([pid, False])
+            inflight.append([pid, False, self._now])
 
     def _puback(self, pid):
         inflight = self._inflight

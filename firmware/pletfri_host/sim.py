@@ -4,6 +4,10 @@ in-memory flash and RTC memory, over a link the simulator provides.
 `SharedLink` carries one device over a connection shared by many: anything with
 `publish(device, channel, payload, qos, retain, on_acked)` (sim.link.Pool has exactly
 that). The bytes it sends are the ones the firmware logic built.
+
+Devices made here do not time out PUBACKs (`puback_ms=0`): on simulated time a broker's
+answer that takes real milliseconds can look minutes late, and a shared connection is
+never half dead.
 """
 
 from __future__ import annotations
@@ -119,7 +123,7 @@ def make_station(
     `station.uplink.store` is its queue, `station.feedback.led` its light."""
     store = Store(fs if fs is not None else MemFS())
     store.begin_boot()
-    uplink = Uplink(device, link, store, None, Backoff(1000, 120000, _seed(device)))
+    uplink = Uplink(device, link, store, None, Backoff(1000, 120000, _seed(device)), puback_ms=0)
     return Station(
         uplink,
         _clock(unix_offset_ms),
@@ -140,5 +144,5 @@ def make_sensor(
 ) -> Sensor:
     """A sensor over `link`; call `resume(now_ms)` once before counting."""
     store = Store(fs if fs is not None else MemFS())
-    uplink = Uplink(device, link, store, None, Backoff(500, 4000, _seed(device)))
+    uplink = Uplink(device, link, store, None, Backoff(500, 4000, _seed(device)), puback_ms=0)
     return Sensor(uplink, _clock(unix_offset_ms), rtc or MemRtc(), health, settings)

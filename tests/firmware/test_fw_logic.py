@@ -279,3 +279,19 @@ def test_sensor_sends_at_most_24_periods(size: int) -> None:
     assert sum(len(m["periods"]) for m in occ) == min(size, 24)
     assert len(occ) == (1 if size == 1 else 2)  # a dated day is over 1024 bytes: split
     assert all(len(json.dumps(m, separators=(",", ":"))) <= 1024 for m in occ)
+
+
+def test_missing_puback_reconnects_and_resends() -> None:
+    link = FakeLink()
+    s = station(link)
+    s.uplink.puback_ms = 15_000  # the device's setting (the simulator's devices have 0)
+    s.card_read(A, 1000)
+    s.poll(10_000)
+    assert link.connected  # still waiting
+    s.poll(16_100)  # 15 s without the PUBACK: the connection is not to be trusted
+    assert not link.connected and "PUBACK" in str(s.uplink.last_error)
+    t = 16_100
+    while not link.connected:
+        t += 100
+        s.poll(t)
+    assert [p["seq"] for p in link.payloads("tap")] == [1, 1]
