@@ -21,6 +21,7 @@ from backend.alerts.engine import AlertEngine
 from backend.alerts.hours import SpanError, parse_span
 from backend.alerts.model import iso
 from backend.alerts.points import flush
+from backend.alerts.rules import RULES
 from backend.alerts.store import AlertNotFound, AlertStore
 from backend.registry import RegistryError
 from backend.service import BackendError
@@ -75,6 +76,18 @@ def list_alerts(
             f"{a.id:>6}  {iso(a.opened_ms)}  {a.state:<12} {a.severity:<8}{level}  "
             f"{a.building:<8} {a.rule:<16} {a.subject}"
         )
+
+
+@app.command("rules")
+def rules(ctx: typer.Context) -> None:
+    """Show every rule: on or off, state or event, severity and its settings."""
+    a = settings(ctx).alerts
+    for cls in RULES:
+        cfg = getattr(a, cls.name).model_dump()
+        on = "on " if cfg.pop("enabled") else "off"
+        kind = "event" if cls.event else "state"
+        extra = " ".join(f"{k}={v}" for k, v in cfg.items() if k != "severity")
+        typer.echo(f"{cls.name:<16} {on} {kind:<5} {cfg['severity']:<8} {extra}".rstrip())
 
 
 @app.command("ack")

@@ -312,7 +312,16 @@ class AlertEngine:
     def deliver(self, now: datetime | int) -> DeliveryReport:
         return self.outbox.deliver(to_ms(now))
 
+    def prune(self, now: datetime | int) -> int:
+        """Forget what was resolved more than `backend.retention_days` ago."""
+        before = to_ms(now) - self.settings.backend.retention_days * 86_400_000
+        with self.store.transaction():
+            return self.store.prune(before)
+
     def tick(self, now: datetime | int) -> tuple[Evaluation, DeliveryReport]:
+        """evaluate, queue_digests, deliver and prune, at `now`."""
         result = self.evaluate(now)
         self.queue_digests(now)
-        return result, self.deliver(now)
+        report = self.deliver(now)
+        self.prune(now)
+        return result, report

@@ -303,6 +303,25 @@ class AlertStore:
         )
         return cur.rowcount
 
+    def prune(self, before_ms: int) -> int:
+        """Forget alerts resolved before `before_ms` with their messages, and old digests.
+
+        Alerts name cards and rooms: they follow the backend's retention of person-level data.
+        """
+        self.db.execute(
+            "DELETE FROM alert_outbox WHERE alert_id IN "
+            "(SELECT id FROM alert WHERE resolved_ms < ?)",
+            (before_ms,),
+        )
+        self.db.execute(
+            "DELETE FROM alert_outbox WHERE alert_id IS NULL AND due_ms < ? "
+            "AND (sent_ms IS NOT NULL OR failed_ms IS NOT NULL)",
+            (before_ms,),
+        )
+        cur = self.db.execute("DELETE FROM alert WHERE resolved_ms < ?", (before_ms,))
+        self.db.execute("DELETE FROM alert_digest WHERE queued_ms < ?", (before_ms,))
+        return cur.rowcount
+
     # Quiet hours and digests
 
     def quiet_hours(self, leader: str) -> str | None:

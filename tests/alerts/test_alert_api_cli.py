@@ -85,3 +85,14 @@ def test_cli_errors_say_what_to_do(env: CliRunner, two_alerts: list[int]) -> Non
     assert out.exit_code == 2 and "use open, acknowledged, resolved or all" in out.output
     out = env.invoke(cli, ["alerts", "quiet", "sl-anna", "21:30-07:00"])
     assert out.exit_code == 0 and "quiet hours 21:30-07:00" in out.output
+
+
+def test_cli_shows_the_rules(env: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLETFRI_ALERTS__BATTERY__ENABLED", "false")
+    out = env.invoke(cli, ["alerts", "rules"])
+    assert out.exit_code == 0, out.output
+    lines = {line.split()[0]: line for line in out.output.splitlines()}
+    assert len(lines) == 10
+    assert lines["battery"].split()[1:3] == ["off", "state"]
+    assert "critical" in lines["device_offline"] and "after_min=15" in lines["device_offline"]
+    assert lines["card_travel"].split()[1:4] == ["on", "event", "warning"]

@@ -150,3 +150,17 @@ def test_a_rule_failing_halfway_changes_nothing(
     result = engine.evaluate(T0_MS)
     assert result.new == [] and "device_offline" in result.errors
     assert engine.store.open_alerts() == [] and engine.store.outbox() == []
+
+
+def test_resolved_alerts_are_forgotten_after_the_retention(
+    engine: AlertEngine, influx: Influx
+) -> None:
+    status(influx, STATION, False, T0_MS - 20 * MIN)
+    alert = engine.evaluate(T0_MS).new[0]
+    status(influx, STATION, True, T0_MS + MIN)
+    engine.evaluate(T0_MS + 2 * MIN)
+    engine.deliver(T0_MS + 2 * MIN)
+    days = engine.settings.backend.retention_days
+    assert engine.prune(T0_MS + days * 24 * HOUR) == 0
+    assert engine.prune(T0_MS + days * 24 * HOUR + 3 * MIN) == 1
+    assert engine.store.alerts() == [] and engine.store.outbox(alert.id) == []
