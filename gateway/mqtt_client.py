@@ -1,4 +1,4 @@
-"""paho's Client with buffered socket reads, for a subscriber that receives a flood.
+"""paho's Client with buffered socket reads and no Nagle delay, for the gateway.
 
 paho reads each packet with three or more recv() calls (command byte, length bytes one
 at a time, body), and each call releases and re-takes the GIL, so with the gateway's
@@ -48,6 +48,10 @@ class BufferedSocket:
 class Client(mqtt.Client):
     def _create_socket(self) -> Any:
         sock = super()._create_socket()
+        if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+            # paho leaves Nagle on: a tap's ack queued behind a stream of small PUBACKs
+            # would wait for the broker's delayed TCP ACK (about 40 ms).
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return BufferedSocket(sock) if isinstance(sock, socket.socket) else sock
 
     def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:

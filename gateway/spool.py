@@ -108,7 +108,10 @@ class Spool:
 
     def delete(self, chunks: list[Chunk]) -> None:
         with self._lock:
+            # One transaction (one fsync) for the batch, not one per chunk.
+            self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany("DELETE FROM chunk WHERE id = ?", [(c.id,) for c in chunks])
+            self._db.execute("COMMIT")
             self.lines -= sum(c.lines for c in chunks)
             self.bytes -= sum(len(c.body) for c in chunks)
 
