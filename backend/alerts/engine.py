@@ -4,7 +4,7 @@
     result = engine.evaluate(now)      # new / escalated / resolved alerts, counts by rule
     engine.queue_digests(now)          # once per leader and day, from alerts.digest_hour
     report = engine.deliver(now)       # send what is due, with retries
-    engine.tick(now)                   # all three
+    engine.tick(now)                   # all three, then forget what is past retention
 
 `now` (an aware datetime or epoch milliseconds) is always passed in, so a simulated
 week can run in minutes. Everything the engine decides is in SQLite first, so a crash
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -46,12 +47,12 @@ READERS = 4
 
 
 def default_channels(settings: Settings) -> dict[str, Channel]:
-    made: dict[str, Channel] = {
-        "email": EmailChannel(settings.alerts),
-        "webhook": WebhookChannel(settings.alerts),
-        "mqtt": MqttChannel(settings.mqtt, settings.alerts),
+    makers: dict[str, Callable[[], Channel]] = {
+        "email": lambda: EmailChannel(settings.alerts),
+        "webhook": lambda: WebhookChannel(settings.alerts),
+        "mqtt": lambda: MqttChannel(settings.mqtt, settings.alerts),
     }
-    return {name: made[name] for name in settings.alerts.channels}
+    return {name: makers[name]() for name in settings.alerts.channels}
 
 
 class AlertEngine:
@@ -157,12 +158,10 @@ class AlertEngine:
 
     def _resolve(self, alert: Alert, now_ms: int) -> Alert:
         alert = self.store.update(alert.id, now_ms, resolved_ms=now_ms)
-        if self.store.sent_to_leader(alert.id):
-            self._notify(alert, "resolved", now_ms)
-        else:
-            # Nobody was told yet (quiet hours): stay quiet, only machines hear of it.
-            self.store.cancel_pending(alert.id)
-            self._notify(alert, "resolved", now_ms, leaders=False)
+        # What still waits (quiet hours) is moot now; if nobody was told, nobody hears of it
+        # either, only machines do.
+        self.store.cancel_pending(alert.id)
+        self._notify(alert, "resolved", now_ms, leaders=self.store.sent_to_leader(alert.id))
         return alert
 
     def _escalate(self, now_ms: int, result: Evaluation) -> None:

@@ -39,3 +39,6 @@ class WebhookChannel:
         r = self.http.post(address, json=body(message))
         if r.status_code >= 300:
             raise ChannelError(f"webhook {address} answered {r.status_code}: {r.text[:200]}")
+
+    def close(self) -> None:
+        self.http.close()
