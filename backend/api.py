@@ -173,6 +173,17 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
             raise HTTPException(422, str(e)) from None
         return Changed(counts=backend.registry.counts())
 
+    @app.delete("/registry/{section}/{key}", tags=["registry"], dependencies=[admins])
+    def registry_remove(section: str, key: str) -> Changed:
+        """Remove one record; its dependants (a building's rooms, a room's devices) go too."""
+        try:
+            found = backend.registry.remove(section, key)
+        except RegistryError as e:
+            raise HTTPException(422, str(e)) from None
+        if not found:
+            raise HTTPException(404, f"no {key!r} in {section}")
+        return Changed(counts=backend.registry.counts())
+
     @app.get("/roomtypes", tags=["planning"], dependencies=[anyone])
     def room_types() -> dict[str, RoomType]:
         return backend.types

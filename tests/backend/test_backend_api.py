@@ -74,6 +74,10 @@ def test_registry_import_is_checked(client: TestClient, backend: Backend) -> Non
     good["rooms"][0]["building"] = "x"
     r = client.put("/registry", json=good, headers=admin)
     assert r.status_code == 200 and r.json()["counts"]["buildings"] == 3
+    r = client.delete("/registry/buildings/x", headers=admin)
+    assert r.status_code == 200 and r.json()["counts"]["rooms"] == 5
+    assert client.delete("/registry/buildings/x", headers=admin).status_code == 404
+    assert client.delete("/registry/leaders/x", headers=admin).status_code == 422
 
 
 def test_openapi_is_published(client: TestClient) -> None:

@@ -175,3 +175,10 @@ def test_cli_import_reports_problems_and_changes_nothing(run: CliRunner, tmp_pat
     assert "s 2026-11-16 afternoon: 4 due" in out.output
     out = run.invoke(cli, ["plan", "--shift", "night"])
     assert out.exit_code == 2 and "no shift 'night'" in out.output
+
+
+def test_the_documented_example_imports(tmp_path: Path) -> None:
+    data = read(Path(__file__).parents[2] / "docs" / "registry-example.yaml")
+    with Registry(tmp_path / "db.sqlite") as reg:
+        reg.replace(data)
+        assert [p.name for p in reg.leaders("b201")] == ["Hanne Larsen"]
