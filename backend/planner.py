@@ -86,10 +86,13 @@ def _quote(s: str) -> str:
     return s.replace("\\", "\\\\").replace("'", "\\'")
 
 
-def last_verified(influx: Influx, since_ms: int, now_ms: int) -> dict[str, int]:
+def last_verified(
+    influx: Influx, since_ms: int, now_ms: int, building: str | None = None
+) -> dict[str, int]:
     """Each room's last visit with both taps that was not too short, in (since, now]."""
+    only = f"AND building = '{_quote(building)}' " if building else ""
     rows = influx.query(
-        "SELECT last(duration_s) FROM visit WHERE complete = true AND short = false "
+        f"SELECT last(duration_s) FROM visit WHERE complete = true AND short = false {only}"
         f"AND time > {since_ms}ms AND time <= {now_ms}ms GROUP BY room"
     )
     # last() reports the time of the chosen point: the visit's arrival.
@@ -149,7 +152,9 @@ def needs(
             "backend.room_types_file (see docs/backend.md) or correct the rooms' types"
         )
     horizon = now_ms - lookback_days * DAY_MS
-    cleaned = last_verified(influx, horizon, now_ms)
+    buildings = {r.building for r in rooms}
+    one = next(iter(buildings)) if len(buildings) == 1 else None
+    cleaned = last_verified(influx, horizon, now_ms, one)
     for room, ms in (assumed or {}).items():
         if horizon < ms <= now_ms and ms > cleaned.get(room, 0):
             cleaned[room] = ms
