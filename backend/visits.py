@@ -65,11 +65,6 @@ class Visit:
     def duration_s(self) -> int:
         return 0 if self.leave_ms is None else (self.leave_ms - self.arrive_ms) // 1000
 
-    @property
-    def verified(self) -> bool:
-        """Proof of a cleaning: both taps, and long enough for the room."""
-        return self.complete and not self.short
-
 
 @dataclass(frozen=True, slots=True)
 class PairingRules:
