@@ -146,6 +146,18 @@ def i2c(sda, scl):
     return machine.I2C(0, sda=machine.Pin(sda), scl=machine.Pin(scl), freq=100000)
 
 
+def spi(sck, mosi, miso):
+    return machine.SPI(
+        2, baudrate=1000000, sck=machine.Pin(sck), mosi=machine.Pin(mosi), miso=machine.Pin(miso)
+    )
+
+
+def output(pin, value):
+    p = machine.Pin(pin, machine.Pin.OUT)
+    p.value(value)
+    return p
+
+
 def uart(tx, rx):
     return machine.UART(2, baudrate=256000, tx=tx, rx=rx, timeout=0)
 

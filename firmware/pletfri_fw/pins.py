@@ -12,6 +12,15 @@ STATION = {
     "buzzer": 13,  # passive piezo through an NPN transistor, PWM
 }
 
+# The MFRC522 alternative to the PN532 on the same station board, on VSPI.
+STATION_MFRC522 = {
+    "spi_sck": 18,
+    "spi_mosi": 23,
+    "spi_miso": 19,
+    "rc522_cs": 15,
+    "rc522_rst": 5,
+}
+
 SENSOR = {
     "pir": 33,  # RTC GPIO: ext0 deep-sleep wake
     "door": 32,  # RTC GPIO: reed switch to GND, ext1 wake

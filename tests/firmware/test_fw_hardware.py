@@ -17,12 +17,13 @@ FIRMWARE_MD = (ROOT / "docs" / "firmware.md").read_text()
 
 def doc_pins(section: str) -> dict[str, int]:
     text = (ROOT / "hardware" / "pinmap.md").read_text()
-    part = text.split(f"## {section}")[1].split("\n## ")[0]
+    part = text.split(f"## {section} ")[1].split("\n## ")[0]
     return {m[1]: int(m[2]) for m in re.finditer(r"^\| (\w+) \| (\d+) \|", part, re.M)}
 
 
 def test_pin_map_doc_matches_pins_py() -> None:
     assert doc_pins("Check-in station") == pins.STATION
+    assert doc_pins("Check-in station with an MFRC522") == pins.STATION_MFRC522
     assert doc_pins("Occupancy sensor") == pins.SENSOR
 
 

@@ -27,6 +27,25 @@ def halt(led, why):
         time.sleep(60)
 
 
+def make_reader(kind):
+    """The card reader the config names; both have begin() and read_uid()."""
+    if kind == "mfrc522":
+        from pletfri_fw.mfrc522 import MFRC522
+
+        q = pins.STATION_MFRC522
+        hw.output(q["rc522_rst"], 1)
+        cs = hw.output(q["rc522_cs"], 1)
+        reader = MFRC522(hw.spi(q["spi_sck"], q["spi_mosi"], q["spi_miso"]), cs, time.sleep_ms)
+    else:
+        p = pins.STATION
+        reader = PN532(hw.i2c(p["i2c_sda"], p["i2c_scl"]), time.sleep_ms)
+    try:
+        reader.begin()
+    except (OSError, ValueError) as e:
+        print("pletfri: %s not answering (%s); check hardware/wiring.md" % (kind, e))
+    return reader
+
+
 def main():
     ticks = hw.Ticks()
     p = pins.STATION
@@ -53,11 +72,7 @@ def main():
     seed = int(wifi.mac_hex()[-8:], 16)
     uplink = Uplink(cfg["device"], link, store, wifi, Backoff(1000, 120000, seed))
     clock = Clock()
-    reader = PN532(hw.i2c(p["i2c_sda"], p["i2c_scl"]), time.sleep_ms)
-    try:
-        reader.begin()
-    except (OSError, ValueError) as e:
-        print("pletfri: PN532 not answering (%s); check the wiring in hardware/wiring.md" % e)
+    reader = make_reader(cfg.get("reader", "pn532"))
 
     def health(now_ms):
         return {
