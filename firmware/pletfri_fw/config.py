@@ -7,6 +7,7 @@ import json
 FW_VERSION = "1.0.0"
 PATH = "config.json"
 REQUIRED = ("device", "wifi_ssid", "wifi_password", "broker")
+READERS = ("pn532", "mfrc522")
 DEFAULTS = {
     "mqtt_user": None,
     "mqtt_password": None,
@@ -58,6 +59,8 @@ def parse(text, kind=None):
     out = dict(DEFAULTS)
     out.update(cfg)
     out["host"], out["port"] = parse_broker(cfg["broker"])
+    if out.get("reader", "pn532") not in READERS:
+        raise ConfigError("reader must be one of %s, got %r" % (", ".join(READERS), out["reader"]))
     if kind == contract.KIND_STATION or cfg["device"].startswith(contract.KIND_STATION + "-"):
         key = out.get("site_key")
         try:

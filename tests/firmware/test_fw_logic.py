@@ -295,3 +295,31 @@ def test_missing_puback_reconnects_and_resends() -> None:
         t += 100
         s.poll(t)
     assert [p["seq"] for p in link.payloads("tap")] == [1, 1]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"device": "NFC_1"}, "breaks"),
+        ({"broker": "tcp://x"}, "mqtt://host:1883"),
+        ({"broker": "mqtt://x:port"}, "port must be a number"),
+        ({"wifi_ssid": ""}, "lacks 'wifi_ssid'"),
+        ({"site_key": "zz" * 16}, "32 hex"),
+        ({"reader": "acr122"}, "reader must be one of pn532, mfrc522"),
+    ],
+)
+def test_config_errors_say_what_is_wrong(change: dict[str, str], message: str) -> None:
+    from pletfri_fw import config
+
+    good = {
+        "device": DEV,
+        "wifi_ssid": "w",
+        "wifi_password": "p",
+        "broker": "mqtt://10.0.0.5",
+        "site_key": KEY.hex(),
+    }
+    assert config.parse(json.dumps(good))["port"] == 1883
+    with pytest.raises(config.ConfigError, match=message):
+        config.parse(json.dumps({**good, **change}))
+    with pytest.raises(config.ConfigError, match="not valid JSON"):
+        config.parse("{")
