@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from backend import need, planner, plans, roomtypes, shifts
+from backend import need, planner, plans, retention, roomtypes, shifts
 from backend.planner import Need, Plan
 from backend.registry import Registry
 from backend.registry.gateway_files import export_gateway_files
@@ -165,10 +165,18 @@ class Backend:
         n_devices, n_cards = export_gateway_files(self.registry, devices, cards)
         return devices, cards, n_devices, n_cards
 
+    def forget(self, now_ms: int) -> tuple[int, date]:
+        """Person-level points older than backend.retention_days: summarised, then deleted."""
+        return retention.forget(self.influx, self.conf.retention_days, self.tz, now_ms)
+
     def tick(self, now_ms: int, previous_ms: int) -> None:
-        """One round of `pletfri backend run`: visits, plans for shifts that began, need."""
+        """One round of `pletfri backend run`: visits, plans for shifts that began, need;
+        on the first round of a day, the retention rule."""
         self.pair_visits(now_ms)
         today = shifts.local_day(now_ms, self.tz)
+        if shifts.local_day(previous_ms, self.tz) != today:
+            days, kept = self.forget(now_ms)
+            log.info("retention: %d days summarised, person-level data kept from %s", days, kept)
         for name, s in self.shifts.items():
             start = s.window(today, self.tz)[0]
             if previous_ms < start <= now_ms:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,20 @@ def test_room_types_can_be_overridden_and_errors_are_clear(tmp_path: Path) -> No
     f.write_text("[gallery]\nfixed_per_week = 1\n")
     with pytest.raises(roomtypes.RoomTypeError, match="a new type needs every field"):
         roomtypes.load(f)
+
+
+def test_retention_deletes_old_person_level_data_and_keeps_daily_sums(backend: Backend) -> None:
+    old = DAY - timedelta(days=100)
+    taps(backend.influx, ("s-wc", CLEANER, at("16:00", old)), ("s-wc", CLEANER, at("16:12", old)))
+    taps(backend.influx, ("s-wc", CLEANER, at("16:00")), ("s-wc", CLEANER, at("16:10")))
+    backend.pair_visits(at("17:00", old), since_ms=at("00:00", old))
+    backend.pair_visits(at("17:00"))
+    days, kept = backend.forget(at("18:00"))
+    # Every day from the oldest visit up to the cut-off is summarised once.
+    assert kept == DAY - timedelta(days=89) and days == 11
+    visits = backend.influx.query("SELECT card FROM visit")
+    assert [r["time"] for r in visits] == [at("16:00")]
+    assert len(backend.influx.query("SELECT card FROM tap")) == 2
+    [summary] = backend.influx.query("SELECT * FROM visit_day")
+    assert (summary["room"], summary["visits"], summary["minutes"]) == ("s-wc", 1, 12.0)
+    assert "card" not in summary
