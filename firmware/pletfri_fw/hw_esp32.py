@@ -54,7 +54,10 @@ class Wifi:
         return self.wlan.isconnected()
 
     def start(self):
-        # A fresh attempt; the uplink calls this again only after its backoff.
+        # The uplink calls this after each backoff while Wi-Fi is down. An association
+        # still under way is left alone; anything else (failed, lost) starts afresh.
+        if self.wlan.status() == network.STAT_CONNECTING:
+            return
         try:
             self.wlan.disconnect()
         except OSError:
