@@ -25,7 +25,7 @@ from backend.registry.gateway_files import export_gateway_files
 from backend.savings import Savings, savings
 from backend.verification import DayVerification, verify
 from backend.visits import CONTEXT_MS, Visit, pair_and_write
-from pletfri.influx import Influx
+from pletfri.influx import Influx, InfluxError
 from pletfri.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -175,8 +175,12 @@ class Backend:
         self.pair_visits(now_ms)
         today = shifts.local_day(now_ms, self.tz)
         if shifts.local_day(previous_ms, self.tz) != today:
-            days, kept = self.forget(now_ms)
-            log.info("retention: %d days summarised, person-level data kept from %s", days, kept)
+            try:
+                days, kept = self.forget(now_ms)
+                log.info("retention: %d days summarised, person data kept from %s", days, kept)
+            except InfluxError as e:
+                # InfluxDB 2.x/3.x refuse DELETE over the v1 API; the rest of the round goes on.
+                log.warning("retention not applied (set the bucket's retention instead): %s", e)
         for name, s in self.shifts.items():
             start = s.window(today, self.tz)[0]
             if previous_ms < start <= now_ms:
