@@ -62,14 +62,20 @@ def tap_lines(msg: Message, dev: Device, known: bool) -> list[str]:
 
 
 def occupancy_lines(msg: Message, dev: Device) -> list[str]:
-    tags = {
-        "building": dev.building,
-        "room": dev.room,
-        "room_type": dev.room_type,
-        "device": msg.device,
-    }
+    head = _head(
+        "occupancy",
+        (
+            ("building", dev.building),
+            ("room", dev.room),
+            ("room_type", dev.room_type),
+            ("device", msg.device),
+        ),
+    )
+    # The bulk of all points: every field is a validated int, so format them directly.
     return [
-        _line("occupancy", tags, {**r.fields, "clock_ok": r.clock_ok}, r.ts_ms) for r in msg.records
+        f"{head} {','.join(f'{k}={v}i' for k, v in r.fields.items())},"
+        f"clock_ok={'true' if r.clock_ok else 'false'} {r.ts_ms}"
+        for r in msg.records
     ]
 
 

@@ -120,9 +120,13 @@ def _records(payload: dict[str, Any], now_ms: int) -> list[Record]:
         period_s = _int(rec, "period_s", contract.PERIOD_S_MIN, contract.PERIOD_S_MAX, where)
         fields = {"period_s": period_s}
         for key in contract.COUNT_FIELDS:
-            if key in rec:
-                hi = period_s if key == "presence_s" else MAX_INT
-                fields[key] = _int(rec, key, 0, hi, where)
+            v = rec.get(key)
+            if v is None:
+                if key in rec:
+                    raise Rejected("bad_type", f"{where}{key} must be an integer, got None")
+                continue
+            hi = period_s if key == "presence_s" else MAX_INT
+            fields[key] = v if type(v) is int and 0 <= v <= hi else _int(rec, key, 0, hi, where)
         if len(fields) == 1:
             raise Rejected(
                 "missing_member",

@@ -11,7 +11,7 @@ import pytest
 from gateway import points
 from gateway.dedup import Dedup, Verdict
 from gateway.liveness import Liveness
-from gateway.registry import Registry, RegistryFileError
+from gateway.registry import Device, Registry, RegistryFileError
 from gateway.serial_bridge import frame_message
 from gateway.validate import MIN_TS_MS, Rejected, parse
 from pletfri.influx import line
@@ -215,3 +215,12 @@ def test_cached_line_format_matches_the_shared_line_protocol_writer() -> None:
     tags = {"building": "b 1,=x", "room": "r\\1", "device": STATION, "empty": ""}
     fields = {"a": 1, "b": True, "c": False, "d": 1.5, "e": 'say "hi"\\\nnow', "f": -3}
     assert points._line("tap", tags, fields, NOW) == line("tap", tags, fields, NOW)
+
+
+def test_occupancy_lines_match_the_shared_line_protocol_writer() -> None:
+    t = contract.topic(SENSOR, contract.OCCUPANCY)
+    msg = parse(t, occ([{"period_s": 900, "motion": 2, "entries": 0, "ts": NOW}]), NOW)
+    dev = Device(SENSOR, "sensor", "b 1", "r,1", "toilet")
+    tags = {"building": "b 1", "room": "r,1", "room_type": "toilet", "device": SENSOR}
+    fields = {"period_s": 900, "motion": 2, "entries": 0, "clock_ok": True}
+    assert points.occupancy_lines(msg, dev) == [line("occupancy", tags, fields, NOW)]
