@@ -40,9 +40,12 @@ from sim.world import Municipality
 log = logging.getLogger(__name__)
 
 STEP_MS = 900_000
-# Alerts are evaluated every three hours through the working day and at midnight, over the
-# last eight hours: each evaluation reads every device's recent data (~2 s at 155 buildings).
-ALERT_HOURS = (0, 7, 10, 13, 16, 19, 22)
+# Alerts are evaluated four times a day, over the last eight hours: after the morning's
+# lessons began, after the midday shift, in the afternoon shift, after it. Each evaluation
+# reads every device's recent data (~2 s at 155 buildings).
+ALERT_HOURS = (7, 13, 16, 22)
+# The stations' need is published with the plan of this shift (the main cleaning of the day).
+NEED_SHIFT = "afternoon"
 ALERT_LOOKBACK_H = 8
 # In the simulated timetables meeting rooms and offices stand empty for hours as a matter
 # of course; a classroom that counts nothing all morning is worth a look.
@@ -208,8 +211,7 @@ def simulate(
                     _wait_stored(gw, pool)
                 with run.timed("backend"):
                     run.books = platform.books([d.day for d in cal.days if d.school_day], end)
-                with run.timed("alerts"):
-                    platform.tick_alerts(end)
+                platform.tick_alerts(end, run.timed)
         finally:
             pool.stop()
             final = gw.stop()
@@ -268,8 +270,9 @@ def _loop(
                 for day, shift, shift_end in schedule.get(t, []):
                     with run.timed("wait for storage"):
                         _wait_stored(gw, pool)
-                    with run.timed("backend"):
-                        plans = platform.plan_shift(day.day, shift, t)
+                    plans = platform.plan_shift(
+                        day.day, shift, t, run.timed, need=shift == NEED_SHIFT
+                    )
                     _clean(run, fleet, plans, opts.seed, shift_end)
                 # The gateway must have taken the previous step before time moves on:
                 # otherwise it would judge last-seen windows by a clock far ahead of it.
@@ -283,20 +286,21 @@ def _loop(
                 if t < end and _alerts_due(cal.local(t)):
                     with run.timed("wait for storage"):
                         _wait_stored(gw, pool)
-                    with run.timed("alerts"):
-                        platform.tick_alerts(t)
+                    platform.tick_alerts(t, run.timed)
                 if opts.speed > 0:
                     ahead = (t - sim0) / 1000 / opts.speed - (time.monotonic() - real0)
                     if ahead > 0:
                         time.sleep(ahead)
                 stats = gw.stats()
-                progress.update(
-                    task,
-                    advance=1,
-                    clock=f"{cal.local(t):%a %d %b %H:%M}",
-                    msgs=f"sent {pool.published:,}  stored {stats['stored']:,} points  "
-                    f"rejected {stats['rejected_total']:,}",
+                clock = f"{cal.local(t):%a %d %b %H:%M}"
+                msgs = (
+                    f"sent {pool.published:,}  stored {stats['stored']:,} points  "
+                    f"rejected {stats['rejected_total']:,}"
                 )
+                progress.update(task, advance=1, clock=clock, msgs=msgs)
+                if not console.is_terminal and cal.local(t).hour % 6 == 0 == cal.local(t).minute:
+                    # No live bar in a log file: a line every six simulated hours instead.
+                    console.print(f"{clock}  {msgs}  ({time.monotonic() - real0:.0f} s)")
         except KeyboardInterrupt:
             console.print("[yellow]Ctrl-C: stopping; the data so far stays in the run folder[/]")
             return True

@@ -31,6 +31,7 @@ from sim.world import Municipality
 
 # Sim-time a sensor stays awake after it sent (its radio waits for the PUBACKs).
 AWAKE_MS = 2000
+POLL_ALL_MS = 3_600_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,7 @@ class Fleet:
                 )
         self.taps: list[Tap] = []
         self.taps_presented = 0
+        self._touched: set[str] = set()
         self._offline_station: str | None = None
         pool.on_message = self._downlink
 
@@ -106,6 +108,8 @@ class Fleet:
         link = self.links.get(device)
         if link is not None:
             link.deliver(channel, payload)
+            if device in self.stations:
+                self._touched.add(device)
 
     def add_taps(self, taps: Iterable[Tap], offline_station: str | None = None) -> None:
         self.taps = sorted([*self.taps, *taps], key=lambda t: t.ms)
@@ -170,10 +174,26 @@ class Fleet:
                 st.card_read(tap.uid, tap.ms)
                 st.poll(tap.ms)
                 self.taps_presented += 1
+                self._touched.add(tap.station)
         self._sensors(t0, t1)
-        for st in self.stations.values():
-            st.poll(t1)
+        self._poll_stations(t1)
         self.pool.pump()
+
+    def _poll_stations(self, t1: int) -> None:
+        """Stations that saw something in the step; all of them once an hour (heartbeats).
+
+        On the device the main loop polls all the time; between taps a poll only sends a
+        heartbeat when one is due, so an hourly poll shifts a heartbeat by under an hour.
+        """
+        touched = self._touched | self._offline_station_set()
+        every = t1 % POLL_ALL_MS == 0
+        for dev, st in self.stations.items():
+            if every or dev in touched:
+                st.poll(t1)
+        self._touched = set()
+
+    def _offline_station_set(self) -> set[str]:
+        return {self._offline_station} if self._offline_station else set()
 
     def _sensors(self, t0: int, t1: int) -> None:
         day = self.cal.day_of(t0)

@@ -7,9 +7,11 @@ is a per-device Last Will: the fleet publishes the retained `offline` status its
 it takes a device off the air, as the broker would have done.
 
 Publishing is paced by a token bucket: an unpaced QoS 1 flood makes Mosquitto collapse
-(shared/research/baselines.md). Broker acknowledgements and incoming messages are queued
-by paho's network threads and handed to the devices in the caller's thread by `pump()`,
-so the firmware logic stays single-threaded, as on the device.
+(shared/research/baselines.md). The clients have no network threads: `publish` writes to
+the socket at once and `pump()` reads broker acknowledgements and downlink messages and
+hands them to the devices, all in the caller's thread. Four network threads fighting the
+fleet for the interpreter lock cost more than the fleet itself; and the firmware logic
+stays single-threaded, as on the device.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ class Pool:
             self._connected[i].set()
 
         c.on_connect = on_connect
-        # paho calls these with its own locks held: only queue here, never lock.
+        # paho calls these with its own locks held: only queue here.
         c.on_publish = lambda client, u, mid, rc, p: self._acks.append((i, mid))
         c.on_message = lambda client, u, m: self._inbox.append((m.topic, m.payload))
         return c
@@ -91,18 +93,20 @@ class Pool:
     def start(self, timeout: float = 10.0) -> None:
         for c in self.clients:
             c.connect(self._settings.host, self._settings.port, self._settings.keepalive_s)
-            c.loop_start()
-        for i, ev in enumerate(self._connected):
-            if not ev.wait(timeout):
+        deadline = time.monotonic() + timeout
+        while not all(ev.is_set() for ev in self._connected):
+            if time.monotonic() > deadline:
                 raise LinkError(
-                    f"simulator connection {i} to {self._settings.host}:{self._settings.port} "
+                    f"simulator connections to {self._settings.host}:{self._settings.port} "
                     f"not up within {timeout:.0f} s; is the broker running?"
                 )
+            for c in self.clients:
+                c.loop(timeout=0.01)
 
     def stop(self) -> None:
         for c in self.clients:
             c.disconnect()
-            c.loop_stop()
+            c.loop(timeout=0.1)
 
     def _index(self, device: str) -> int:
         return zlib.crc32(device.encode()) % len(self.clients)
@@ -145,7 +149,13 @@ class Pool:
         self._pending[(i, info.mid)] = on_acked
 
     def pump(self) -> None:
-        """Hand broker acknowledgements and downlink messages to the devices."""
+        """Read and write the sockets; hand acknowledgements and downlink to the devices."""
+        for c in self.clients:
+            rc = c.loop(timeout=0)
+            if rc != mqtt.MQTT_ERR_SUCCESS:
+                raise LinkError(
+                    f"simulator connection to the broker failed: {mqtt.error_string(rc)}"
+                )
         while self._acks:
             # `publish` recorded the mid before this thread could see its ack.
             cb = self._pending.pop(self._acks.popleft(), None)

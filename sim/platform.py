@@ -3,6 +3,8 @@ and need, visits, verification, savings and alerts (backend/service.py, backend/
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -16,6 +18,8 @@ from pletfri.settings import Settings
 from pletfri_fw.pseudonym import Pseudonymiser
 from sim import registry
 from sim.world import Municipality
+
+Timer = Callable[[str], AbstractContextManager[None]]
 
 
 @dataclass
@@ -88,16 +92,24 @@ class Platform:
     def shift_windows(self, day: date) -> dict[str, tuple[int, int]]:
         return {name: s.window(day, self.backend.tz) for name, s in self.backend.shifts.items()}
 
-    def plan_shift(self, day: date, shift: str, now_ms: int) -> list[Plan]:
-        """Visits so far, then the shift's plans and every station's need."""
-        self.backend.pair_visits(now_ms)
-        plans = self.backend.make_plans(day, shift, now_ms)
-        self.backend.publish_need(now_ms)
+    def plan_shift(
+        self, day: date, shift: str, now_ms: int, timed: Timer, need: bool = True
+    ) -> list[Plan]:
+        """Visits so far, then the shift's plans and (if `need`) every station's need."""
+        with timed("backend: visits"):
+            self.backend.pair_visits(now_ms)
+        with timed("backend: plans"):
+            plans = self.backend.make_plans(day, shift, now_ms)
+        if need:
+            with timed("backend: need"):
+                self.backend.publish_need(now_ms)
         return plans
 
-    def tick_alerts(self, now_ms: int) -> None:
-        self.backend.pair_visits(now_ms)
-        self.alerts.tick(now_ms)
+    def tick_alerts(self, now_ms: int, timed: Timer) -> None:
+        with timed("backend: visits"):
+            self.backend.pair_visits(now_ms)
+        with timed("alerts"):
+            self.alerts.tick(now_ms)
 
     def books(self, days: list[date], now_ms: int) -> Books:
         self.backend.pair_visits(now_ms)

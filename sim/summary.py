@@ -54,6 +54,8 @@ class Summary:
     faults: dict[str, str] = field(default_factory=dict)
     database: str = ""
     folder: str = ""
+    # Wall seconds per phase of the run (in summary.json, not printed).
+    phases: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -193,6 +195,7 @@ def collect(run: DemoRun, stats: dict[str, Any], pool: Pool) -> Summary:
         alerts=alerts,
         faults=faults,
         database=run.settings.influx.database,
+        phases={k: round(v, 1) for k, v in run.phases.items()},
         folder=str(run.folder),
     )
     (run.folder / "summary.json").write_text(summary.to_json())
