@@ -47,6 +47,7 @@ class Backend:
             raise BackendError(str(e)) from None
         self.registry = Registry(self.conf.database_file)
         self.influx = Influx(settings.influx)
+        self._needs: tuple[tuple[int, str | None, int | None], dict[str, Need]] | None = None
 
     def close(self) -> None:
         self.influx.close()
@@ -69,9 +70,16 @@ class Backend:
     def needs(
         self, now_ms: int, building: str | None = None, until_ms: int | None = None
     ) -> dict[str, Need]:
-        """Every room's need at now_ms (the hygiene floor judged at until_ms, default now)."""
+        """Every room's need at now_ms (the hygiene floor judged at until_ms, default now).
+
+        The last result is kept until visits are paired again: the demo makes a shift's
+        plans and then publishes the need at the same instant, which is one computation.
+        """
+        key = (now_ms, building, until_ms)
+        if self._needs is not None and self._needs[0] == key:
+            return self._needs[1]
         try:
-            return planner.needs(
+            found = planner.needs(
                 self.influx,
                 self.registry.rooms(building),
                 self.types,
@@ -85,6 +93,21 @@ class Backend:
             )
         except planner.PlannerError as e:
             raise BackendError(str(e)) from None
+        self._needs = (key, found)
+        return found
+
+    def horizon(self, now_ms: int) -> int:
+        """The end of the shift under way, else of the next one today, else now.
+
+        A station's light then agrees with the plan: a room due by its hygiene floor before
+        the shift ends shows "clean" from the start of the shift.
+        """
+        today = shifts.local_day(now_ms, self.tz)
+        for s in self.shifts.values():
+            end = s.window(today, self.tz)[1]
+            if now_ms < end:
+                return end
+        return now_ms
 
     def make_plans(
         self, day: date, shift: str, now_ms: int, building: str | None = None, save: bool = True
@@ -107,6 +130,7 @@ class Backend:
     def pair_visits(self, now_ms: int, since_ms: int | None = None) -> list[Visit]:
         """Pair taps into visits that arrived after since_ms (default: a day before now)."""
         since = since_ms if since_ms is not None else now_ms - CONTEXT_MS
+        self._needs = None
         first = shifts.local_day(since, self.tz)
         last = shifts.local_day(now_ms, self.tz)
         return pair_and_write(
@@ -121,8 +145,11 @@ class Backend:
         )
 
     def publish_need(self, now_ms: int) -> dict[str, Need]:
-        """Write need points for every room and publish each station's retained need."""
-        found = self.needs(now_ms)
+        """Write need points for every room and publish each station's retained need.
+
+        The hygiene floor is judged at the end of the shift under way or next (`horizon`).
+        """
+        found = self.needs(now_ms, until_ms=self.horizon(now_ms))
         lines = planner.need_lines(found, now_ms)
         if lines:
             self.influx.write(lines)

@@ -114,3 +114,12 @@ def test_need_is_published_retained_for_each_station(backend: Backend) -> None:
     }
     rows = backend.influx.query("SELECT score, due FROM need GROUP BY room")
     assert {r["room"]: r["due"] for r in rows}["s-class1"] is True
+
+
+def test_the_station_light_agrees_with_the_coming_shift(backend: Backend) -> None:
+    # Seven days (the office's hygiene floor) are up at 16:00, during the afternoon shift.
+    cleaned(backend, "s-office", at("16:00", DAY - timedelta(days=7)))
+    assert not backend.needs(at("14:30"), "s")["s-office"].due
+    assert backend.publish_need(at("14:30"))["s-office"].reason == "hygiene_floor"
+    [plan] = backend.make_plans(DAY, "afternoon", now_ms=at("14:30"), building="s")
+    assert "s-office" in {e.room for e in plan.due}
