@@ -18,8 +18,7 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "da": (
             "Manglende rengøring: {room}",
-            "Rengøringen af {room} i {shift}-vagten, planlagt til {end}, har intet registreret "
-            "besøg.",
+            "Rengøringen af {room} i {shift_da}, planlagt til {end}, har intet registreret besøg.",
         ),
     },
     "overdue_room": {
@@ -142,6 +141,13 @@ FOOTER = {
 
 SEVERITY_DA = {"info": "info", "warning": "advarsel", "critical": "kritisk"}
 KIND_DA = {"station": "Check-in-stationen", "sensor": "Sensoren"}
+# The backend's default shift names (backend.shifts); others read "<name>-vagten".
+SHIFT_DA = {
+    "morning": "morgenvagten",
+    "midday": "middagsvagten",
+    "afternoon": "eftermiddagsvagten",
+    "evening": "aftenvagten",
+}
 
 
 def local(ms: int, tz: ZoneInfo) -> str:
@@ -155,6 +161,8 @@ def params_for_text(alert: Alert, tz: ZoneInfo) -> dict[str, Any]:
         if key.endswith("_ms") and isinstance(value, int):
             values[key[:-3]] = local(value, tz)
     values.setdefault("kind_da", KIND_DA.get(str(values.get("kind")), "Enheden"))
+    shift = str(values.get("shift", ""))
+    values.setdefault("shift_da", SHIFT_DA.get(shift, f"{shift}-vagten"))
     return values
 
 
