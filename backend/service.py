@@ -45,6 +45,13 @@ class Backend:
             self.shifts = shifts.parse(self.conf.shifts)
         except (roomtypes.RoomTypeError, shifts.ShiftError) as e:
             raise BackendError(str(e)) from None
+        longest = max(t.hygiene_floor_days for t in self.types.values())
+        if longest > self.conf.lookback_days:
+            # A floor beyond the lookback could never be seen to pass.
+            raise BackendError(
+                f"a room type's hygiene floor is {longest:g} days but backend.lookback_days is "
+                f"{self.conf.lookback_days}: raise lookback_days to at least {longest:g}"
+            )
         self.registry = Registry(self.conf.database_file)
         self.influx = Influx(settings.influx)
         self._needs: tuple[tuple[int, str | None, int | None], dict[str, Need]] | None = None

@@ -13,7 +13,7 @@ from behelpers import CLEANER, DAY, at, occupancy, taps
 from typer.testing import CliRunner
 
 from backend import roomtypes
-from backend.service import Backend
+from backend.service import Backend, BackendError
 from pletfri.cli import app as cli
 from pletfri.settings import Settings
 
@@ -100,3 +100,13 @@ def test_retention_deletes_old_person_level_data_and_keeps_daily_sums(backend: B
     [summary] = backend.influx.query("SELECT * FROM visit_day")
     assert (summary["room"], summary["visits"], summary["minutes"]) == ("s-wc", 1, 12.0)
     assert "card" not in summary
+
+
+def test_a_hygiene_floor_beyond_the_lookback_is_refused(settings: Settings, tmp_path: Path) -> None:
+    f = tmp_path / "types.yaml"
+    f.write_text("office:\n  hygiene_floor_days: 30\n")
+    s = settings.model_copy(
+        update={"backend": settings.backend.model_copy(update={"room_types_file": f})}
+    )
+    with pytest.raises(BackendError, match="raise lookback_days to at least 30"):
+        Backend(s)
