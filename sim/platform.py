@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+from backend import shifts
 from backend.alerts.backend_sources import BackendSources
 from backend.alerts.engine import AlertEngine
 from backend.planner import Plan
 from backend.service import Backend
-from backend.visits import Visit, visit_line
+from backend.visits import Visit, read_visits, visit_line
 from pletfri.settings import Settings
 from pletfri_fw.pseudonym import Pseudonymiser
 from sim import registry
@@ -38,8 +39,12 @@ class Books:
     fixed_minutes: float = 0.0
     minutes_saved: float = 0.0
     due_not_cleaned: int = 0
-    # Missed rooms that have no station to tap (corridors, some others): never verifiable.
-    missed_no_station: int = 0
+    # Planned rooms without a station to tap (corridors, some others): cannot be verified.
+    unverifiable: int = 0
+    # Visits stored in the simulated days (the savings count them as cleanings done), and
+    # those that prove a cleaning: both taps, long enough for the room.
+    visits_stored: int = 0
+    verified: int = 0
     by_day: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
@@ -114,7 +119,6 @@ class Platform:
     def books(self, days: list[date], now_ms: int) -> Books:
         self.backend.pair_visits(now_ms)
         b = Books()
-        stations = {r.id for r in self.municipality.rooms() if r.station}
         for day in days:
             day_total = {"planned": 0, "done": 0, "missed": 0, "too_short": 0}
             for v in self.backend.verify(day, now_ms).values():
@@ -125,9 +129,15 @@ class Platform:
                 b.unplanned += v.unplanned
                 b.no_leave_tap += v.no_leave_tap
                 b.buddy_visits += v.buddy_visits
-                b.missed_no_station += sum(1 for r in v.missed_rooms if r not in stations)
+                b.unverifiable += v.unverifiable
                 for k in day_total:
                     day_total[k] += getattr(v, k)
+            start, end = shifts.day_window(day, self.backend.tz)
+            b.verified += sum(
+                1
+                for v in read_visits(self.backend.influx, start, min(end, now_ms))
+                if v.complete and not v.short
+            )
             b.by_day[day.isoformat()] = day_total
         s = self.backend.savings(days[0], days[-1], now_ms)
         b.fixed_cleanings = s.fixed_cleanings
@@ -135,6 +145,7 @@ class Platform:
         b.fixed_minutes = s.fixed_minutes
         b.minutes_saved = s.minutes_saved
         b.due_not_cleaned = s.due_not_cleaned
+        b.visits_stored = s.done
         return b
 
     def close(self) -> None:

@@ -92,10 +92,11 @@ class Summary:
             v = self.visits
             t.add_row(
                 "visits",
-                f"{v['done']:,} of {v['planned']:,} planned cleanings verified, "
-                f"{v['missed']:,} missed ({v['missed_no_station']:,} of them rooms without a "
-                f"station to tap), {v['too_short']:,} too short, "
-                f"{v['unplanned']:,} unplanned, {v['buddy_visits']:,} with a buddy",
+                f"{v['done']:,} for {v['planned']:,} planned cleanings ({v['missed']:,} missed, "
+                f"{v['unplanned']:,} unplanned); {v['verified']:,} verified, "
+                f"{v['too_short']:,} too short, {v['no_leave_tap']:,} without a leaving tap; "
+                f"{v['buddy_visits']:,} trainee visits with a buddy; {v['unverifiable']:,} "
+                "planned rooms have no station to tap",
             )
         if self.savings:
             sv = self.savings
@@ -150,7 +151,10 @@ def collect(run: DemoRun, stats: dict[str, Any], pool: Pool) -> Summary:
                 "planned",
                 "done",
                 "missed",
-                "missed_no_station",
+                "unverifiable",
+                "visits_stored",
+                "verified",
+                "no_leave_tap",
                 "too_short",
                 "unplanned",
                 "buddy_visits",

@@ -72,6 +72,36 @@ def test_summary_figures_match_influxql(run: DemoRun, influx: Influx) -> None:
     assert total <= s.points_stored
 
 
+@pytest.mark.slow
+def test_visits_and_savings_match_influxql(run: DemoRun, influx: Influx) -> None:
+    s = run.summary
+    assert s is not None
+    v, sv = s.visits, s.savings
+    start, end = (
+        int(run.calendar.start.timestamp() * 1000),
+        int(run.calendar.end.timestamp() * 1000),
+    )
+    span = f"time > {start}ms AND time <= {end}ms"
+    stored = _count(influx, f'SELECT count("duration_s") FROM "visit" WHERE {span}')
+    verified = _count(
+        influx,
+        f'SELECT count("duration_s") FROM "visit" WHERE {span} '
+        "AND complete = true AND short = false",
+    )
+    assert v["visits_stored"] == v["done"] == stored > 20
+    # A visit proves a cleaning when it has both taps and was long enough for the room.
+    assert v["verified"] == verified
+    assert v["done"] - v["unplanned"] + v["missed"] >= v["planned"]
+    # The cleaners forget some rooms and cut some short (sim/cleaning.py), and it shows.
+    assert v["missed"] > 0 and v["too_short"] + v["no_leave_tap"] > 0 and v["buddy_visits"] > 0
+    # Avoided: what the fixed schedule would have cleaned, less the visits stored and the
+    # rooms nobody can tap.
+    assert sv["cleanings_avoided"] == pytest.approx(
+        sv["fixed_cleanings"] - stored - v["unverifiable"], abs=0.11
+    )
+    assert 0 < sv["minutes_saved"] < sv["fixed_minutes"]
+
+
 def _subjects(influx: Influx, kind: str) -> set[str]:
     rows = influx.query(f'SELECT "subject" FROM "alert" WHERE "kind" = \'{kind}\'')
     return {r["subject"] for r in rows}
