@@ -38,6 +38,16 @@ from pletfri.settings import Settings
 class Caller(BaseModel):
     role: tokens.ApiRole
     label: str
+    # The buildings a token bound to a service leader reaches; None: all.
+    buildings: list[str] | None = None
+
+    def scope(self, building: str | None) -> list[str] | None:
+        """The buildings a request may see: [building], the caller's own, or None for all."""
+        if building is not None:
+            if self.buildings is not None and building not in self.buildings:
+                raise HTTPException(403, f"building {building!r} is not one of yours")
+            return [building]
+        return self.buildings
 
 
 class PlanOut(BaseModel):
@@ -97,10 +107,11 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
                 "no token: send Authorization: Bearer <token> (`pletfri backend token add`)",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        found = tokens.role_of(backend.registry, creds.credentials)
+        found = tokens.lookup(backend.registry, creds.credentials)
         if found is None:
             raise HTTPException(401, "unknown token", headers={"WWW-Authenticate": "Bearer"})
-        return Caller(role=found[0], label=found[1])
+        own = backend.registry.led_buildings(found.person) if found.person else None
+        return Caller(role=found.role, label=found.label, buildings=own)
 
     def allow(*roles: tokens.ApiRole) -> Any:
         def check(c: Annotated[Caller, Depends(caller)]) -> Caller:
@@ -113,6 +124,12 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
     anyone = allow("facility", "service_leader", "admin")
     leaders = allow("service_leader", "admin")
     admins = allow("admin")
+    Anyone = Annotated[Caller, anyone]
+    Leader = Annotated[Caller, leaders]
+
+    def each(scope: list[str] | None) -> list[str | None]:
+        # One call for all buildings, or one per building in the caller's scope.
+        return [None] if scope is None else list(scope)
 
     @app.exception_handler(InfluxError)
     def _influx_down(request: Request, e: InfluxError) -> JSONResponse:
@@ -129,28 +146,30 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/buildings", tags=["registry"], dependencies=[anyone])
-    def buildings() -> list[Building]:
-        return backend.registry.buildings()
+    @app.get("/buildings", tags=["registry"])
+    def buildings(c: Anyone) -> list[Building]:
+        scope = c.scope(None)
+        return [b for b in backend.registry.buildings() if scope is None or b.id in scope]
 
-    @app.get("/buildings/{building}", tags=["registry"], dependencies=[anyone])
-    def building(building: str) -> Building:
+    @app.get("/buildings/{building}", tags=["registry"])
+    def building(building: str, c: Anyone) -> Building:
+        c.scope(building)
         found = backend.registry.building(building)
         if found is None:
             raise HTTPException(404, f"no building {building!r}")
         return found
 
-    @app.get("/rooms", tags=["registry"], dependencies=[anyone])
-    def rooms(building: str | None = None) -> list[Room]:
-        return backend.registry.rooms(building)
+    @app.get("/rooms", tags=["registry"])
+    def rooms(c: Anyone, building: str | None = None) -> list[Room]:
+        return [r for b in each(c.scope(building)) for r in backend.registry.rooms(b)]
 
-    @app.get("/devices", tags=["registry"], dependencies=[anyone])
-    def devices(building: str | None = None) -> list[Device]:
-        return backend.registry.devices(building)
+    @app.get("/devices", tags=["registry"])
+    def devices(c: Anyone, building: str | None = None) -> list[Device]:
+        return [d for b in each(c.scope(building)) for d in backend.registry.devices(b)]
 
-    @app.get("/people", tags=["registry"], dependencies=[leaders])
-    def people(role: str | None = None, building: str | None = None) -> list[Person]:
-        return backend.registry.people(role, building)
+    @app.get("/people", tags=["registry"])
+    def people(c: Leader, role: str | None = None, building: str | None = None) -> list[Person]:
+        return [p for b in each(c.scope(building)) for p in backend.registry.people(role, b)]
 
     @app.get("/registry", tags=["registry"], dependencies=[admins])
     def registry_export() -> RegistryData:
@@ -188,42 +207,63 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
     def room_types() -> dict[str, RoomType]:
         return backend.types
 
-    @app.get("/plans", tags=["planning"], dependencies=[anyone])
+    @app.get("/plans", tags=["planning"])
     def plans(
+        c: Anyone,
         day: Annotated[date | None, Query(alias="date")] = None,
         building: str | None = None,
         shift: str | None = None,
     ) -> list[PlanOut]:
-        return [_plan_out(p) for p in backend.plans(day or today(), building, shift)]
+        return [
+            _plan_out(p)
+            for b in each(c.scope(building))
+            for p in backend.plans(day or today(), b, shift)
+        ]
 
-    @app.post("/plans", tags=["planning"], dependencies=[leaders])
+    @app.post("/plans", tags=["planning"])
     def make_plans(
+        c: Leader,
         shift: str,
         day: Annotated[date | None, Query(alias="date")] = None,
         building: str | None = None,
     ) -> list[PlanOut]:
-        made = backend.make_plans(day or today(), shift, clock(), building)
-        return [_plan_out(p) for p in made]
+        return [
+            _plan_out(p)
+            for b in each(c.scope(building))
+            for p in backend.make_plans(day or today(), shift, clock(), b)
+        ]
 
-    @app.get("/visits", tags=["visits"], dependencies=[leaders])
+    @app.get("/visits", tags=["visits"])
     def visits(
-        day: Annotated[date | None, Query(alias="date")] = None, building: str | None = None
+        c: Leader,
+        day: Annotated[date | None, Query(alias="date")] = None,
+        building: str | None = None,
     ) -> list[VisitOut]:
         start, end = day_window(day or today(), backend.tz)
         return [
             VisitOut(**asdict(v), duration_s=v.duration_s)
-            for v in read_visits(backend.influx, start, min(end, clock()), building)
+            for b in each(c.scope(building))
+            for v in read_visits(backend.influx, start, min(end, clock()), b)
         ]
 
-    @app.get("/verification", tags=["visits"], dependencies=[anyone])
+    @app.get("/verification", tags=["visits"])
     def verification(
-        day: Annotated[date | None, Query(alias="date")] = None, building: str | None = None
+        c: Anyone,
+        day: Annotated[date | None, Query(alias="date")] = None,
+        building: str | None = None,
     ) -> list[DayVerification]:
-        books = backend.verify(day or today(), clock(), building)
-        return [books[b] for b in sorted(books)]
+        found: dict[str, DayVerification] = {}
+        for b in each(c.scope(building)):
+            found |= backend.verify(day or today(), clock(), b)
+        return [found[b] for b in sorted(found)]
 
-    @app.get("/savings", tags=["savings"], dependencies=[anyone])
-    def savings(first: date, last: date | None = None, building: str | None = None) -> Savings:
+    @app.get("/savings", tags=["savings"])
+    def savings(
+        c: Anyone, first: date, last: date | None = None, building: str | None = None
+    ) -> Savings:
+        scope = c.scope(building)
+        if scope is not None and building is None:
+            raise HTTPException(403, f"give ?building= (one of {', '.join(scope)})")
         return backend.savings(first, last or first, clock(), building)
 
     def who(c: Annotated[Caller, Depends(caller)]) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from zoneinfo import ZoneInfo
 
 import typer
@@ -354,12 +354,21 @@ def token_add(
     ctx: typer.Context,
     role: Annotated[str, typer.Option(help="service_leader, facility or admin.")],
     label: Annotated[str, typer.Option(help="Who or what holds it (for revoking).")],
+    person: Annotated[
+        str | None,
+        typer.Option(help="Bind a service_leader token to this leader: only their buildings."),
+    ] = None,
 ) -> None:
     """Create an API token; it is printed once and only its digest is kept."""
     if role not in tokens.ROLES:
         raise fail(f"--role {role!r}: use one of {', '.join(tokens.ROLES)}")
     with _backend(ctx) as be:
-        typer.echo(tokens.create(be.registry, role, label, int(time.time() * 1000)))  # type: ignore[arg-type]
+        try:
+            now = int(time.time() * 1000)
+            token = tokens.create(be.registry, cast(tokens.ApiRole, role), label, now, person)
+        except ValueError as e:
+            raise fail(str(e)) from None
+    typer.echo(token)
 
 
 @token_app.command("revoke")

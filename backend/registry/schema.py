@@ -93,6 +93,10 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE plans ADD COLUMN station INTEGER NOT NULL DEFAULT 1;
     """,
+    # 5: a service leader's token may be bound to the person, who then sees their buildings.
+    """
+    ALTER TABLE tokens ADD COLUMN person TEXT REFERENCES people(id) ON DELETE CASCADE;
+    """,
 ]
 
 

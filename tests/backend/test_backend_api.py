@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from backend import tokens
 from backend.api import create_app
+from backend.registry import Leader, Person, RegistryData
 from backend.service import Backend
 
 
@@ -83,3 +84,30 @@ def test_registry_import_is_checked(client: TestClient, backend: Backend) -> Non
 def test_openapi_is_published(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert {"/plans", "/verification", "/savings", "/registry", "/alerts"} <= set(spec["paths"])
+
+
+def test_a_leader_bound_token_reaches_only_their_buildings(
+    client: TestClient, backend: Backend
+) -> None:
+    backend.registry.merge(
+        RegistryData(
+            people=[Person(id="p8", role="service_leader", name="Mads Hansen")],
+            leaders=[Leader(building="d", person="p8")],
+        )
+    )
+    with pytest.raises(ValueError, match="'p1' is cleaner"):
+        tokens.create(backend.registry, "service_leader", "x", 0, person="p1")
+    token = tokens.create(backend.registry, "service_leader", "mads", 0, person="p8")
+    mine = {"Authorization": f"Bearer {token}"}
+    assert [b["id"] for b in client.get("/buildings", headers=mine).json()] == ["d"]
+    assert {r["building"] for r in client.get("/rooms", headers=mine).json()} == {"d"}
+    r = client.get("/rooms", params={"building": "s"}, headers=mine)
+    assert r.status_code == 403 and "not one of yours" in r.json()["detail"]
+    made = client.post("/plans", params={"shift": "afternoon"}, headers=mine).json()
+    assert [p["building"] for p in made] == ["d"]
+    assert [v["building"] for v in client.get("/verification", headers=mine).json()] == ["d"]
+    assert (
+        client.get("/savings", params={"first": DAY.isoformat()}, headers=mine).status_code == 403
+    )
+    s = client.get("/savings", params={"first": DAY.isoformat(), "building": "d"}, headers=mine)
+    assert s.status_code == 200 and s.json()["building"] == "d"

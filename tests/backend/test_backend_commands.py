@@ -110,3 +110,13 @@ def test_a_hygiene_floor_beyond_the_lookback_is_refused(settings: Settings, tmp_
     )
     with pytest.raises(BackendError, match="raise lookback_days to at least 30"):
         Backend(s)
+
+
+def test_token_commands(run: CliRunner) -> None:
+    out = run.invoke(cli, ["backend", "token", "add", "--role", "admin", "--label", "ops"])
+    assert out.exit_code == 0 and len(out.output.strip()) > 30
+    out = run.invoke(cli, ["backend", "token", "add", "--role", "service_leader", "--label", "x",
+                           "--person", "p1"])  # fmt: skip
+    assert out.exit_code == 2 and "'p1' is cleaner" in out.output
+    out = run.invoke(cli, ["backend", "token", "revoke", "--label", "ops"])
+    assert out.output.strip() == "revoked 1 token(s)"
