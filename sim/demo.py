@@ -209,9 +209,11 @@ def simulate(
                 fleet.finish(end)
                 with run.timed("wait for storage"):
                     _wait_stored(gw, pool)
-                with run.timed("backend"):
-                    run.books = platform.books([d.day for d in cal.days if d.school_day], end)
                 platform.tick_alerts(end, run.timed)
+                with run.timed("backend: books"):
+                    run.books = platform.books([d.day for d in cal.days if d.school_day], end)
+                platform.wait_alerts(run.timed)
+            run.phases["alerts (beside the fleet)"] = platform.alert_seconds
         finally:
             pool.stop()
             final = gw.stop()

@@ -3,7 +3,10 @@ and need, visits, verification, savings and alerts (backend/service.py, backend/
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -60,8 +63,14 @@ class Platform:
             seed,
         )
         self.backend = Backend(settings)
-        self.sources = BackendSources(settings)
-        self.alerts = AlertEngine(settings, self.sources)
+        # The alert engine and its sources live in their own thread (SQLite connections
+        # belong to the thread that made them); it waits on InfluxDB most of the time,
+        # so the fleet runs on meanwhile.
+        self._alerts = ThreadPoolExecutor(1, "pletfri-demo-alerts")
+        self._pending: Future[float] | None = None
+        self._engine: AlertEngine | None = None
+        self._sources: BackendSources | None = None
+        self.alert_seconds = 0.0
 
     @property
     def m(self) -> Municipality:
@@ -111,10 +120,35 @@ class Platform:
         return plans
 
     def tick_alerts(self, now_ms: int, timed: Timer) -> None:
-        with timed("backend: visits"):
-            self.backend.pair_visits(now_ms)
-        with timed("alerts"):
-            self.alerts.tick(now_ms)
+        """Pair the visits and evaluate the alerts at `now_ms`, in the alerts' thread.
+
+        The previous evaluation must have finished first, so they run in order; its wall
+        time adds to `alert_seconds`, the wait for it to the phase "alerts: waiting".
+        """
+        self.wait_alerts(timed)
+        self._pending = self._alerts.submit(self._tick, now_ms)
+
+    def wait_alerts(self, timed: Timer) -> None:
+        if self._pending is not None:
+            with timed("alerts: waiting"):
+                self.alert_seconds += self._pending.result()
+            self._pending = None
+
+    def _tick(self, now_ms: int) -> float:
+        t0 = time.perf_counter()
+        if self._engine is None:
+            self._sources = BackendSources(self.settings)
+            self._engine = AlertEngine(self.settings, self._sources)
+        assert self._sources is not None
+        self._sources.backend.pair_visits(now_ms)
+        self._engine.tick(now_ms)
+        return time.perf_counter() - t0
+
+    def _close_alerts(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+        if self._sources is not None:
+            self._sources.close()
 
     def books(self, days: list[date], now_ms: int) -> Books:
         self.backend.pair_visits(now_ms)
@@ -149,6 +183,10 @@ class Platform:
         return b
 
     def close(self) -> None:
-        self.alerts.close()
-        self.sources.close()
+        with contextlib.suppress(Exception):
+            # An error in the last evaluation was reported where it was waited for.
+            if self._pending is not None:
+                self._pending.result()
+        self._alerts.submit(self._close_alerts).result()
+        self._alerts.shutdown()
         self.backend.close()
