@@ -74,6 +74,12 @@ class Backend:
                 f"no shift {name!r}; backend.shifts has {', '.join(self.shifts)}"
             ) from None
 
+    def _known(self, building: str | None) -> None:
+        if building is not None and self.registry.building(building) is None:
+            raise BackendError(
+                f"no building {building!r} in the registry; `pletfri registry show` counts them"
+            )
+
     def needs(
         self, now_ms: int, building: str | None = None, until_ms: int | None = None
     ) -> dict[str, Need]:
@@ -82,6 +88,7 @@ class Backend:
         The last result is kept until visits are paired again: the demo makes a shift's
         plans and then publishes the need at the same instant, which is one computation.
         """
+        self._known(building)
         key = (now_ms, building, until_ms)
         if self._needs is not None and self._needs[0] == key:
             return self._needs[1]
@@ -167,6 +174,7 @@ class Backend:
     def verify(
         self, day: date, now_ms: int, building: str | None = None
     ) -> dict[str, DayVerification]:
+        self._known(building)
         buildings = [building] if building else [b.id for b in self.registry.buildings()]
         return verify(
             self.influx,
@@ -179,6 +187,7 @@ class Backend:
         )
 
     def savings(self, first: date, last: date, now_ms: int, building: str | None = None) -> Savings:
+        self._known(building)
         by_day = {}
         day = first
         while day <= last:

@@ -54,6 +54,8 @@ def test_a_day_through_the_commands(run: CliRunner, backend: Backend) -> None:
     assert "done 1" in out.output and "due and not cleaned: 3" in out.output
     out = run.invoke(cli, ["need", "publish", "--now", f"{DAY}T22:30"])
     assert out.exit_code == 0 and "5 rooms" in out.output
+    out = run.invoke(cli, ["plan", "-b", "nowhere"])
+    assert out.exit_code == 2 and "no building 'nowhere' in the registry" in out.output
     out = run.invoke(cli, ["verify", "--now", "yesterday"])
     assert out.exit_code == 2 and "give a local time like" in out.output
 
