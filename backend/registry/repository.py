@@ -87,7 +87,8 @@ class Registry:
         return self._read(Building, "SELECT * FROM buildings ORDER BY id")
 
     def building(self, building_id: str) -> Building | None:
-        return next((b for b in self.buildings() if b.id == building_id), None)
+        found = self._read(Building, "SELECT * FROM buildings WHERE id = ?", (building_id,))
+        return found[0] if found else None
 
     def rooms(self, building: str | None = None) -> list[Room]:
         if building is None:
