@@ -55,3 +55,24 @@ def test_ctrl_c_stops_the_demo_and_its_servers(tmp_path: Path) -> None:
     assert "Ctrl-C" in text and "(interrupted)" in text
     assert _processes_under(tmp_path) == []
     assert (tmp_path / "demo" / "summary.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("holiday", "says"),
+    [("2026-13-01", "write it as YYYY-MM-DD"), ("1999-12-24", "is not one of the simulated days")],
+)
+def test_a_bad_holiday_is_refused_before_anything_starts(
+    tmp_path: Path, holiday: str, says: str
+) -> None:
+    env = {**os.environ, "PLETFRI_RUN__DIR": str(tmp_path)}
+    pletfri = Path(sys.executable).with_name("pletfri")
+    r = subprocess.run(
+        [str(pletfri), "demo", "--holiday", holiday],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2
+    assert says in r.stderr
+    assert not (tmp_path / "demo").exists()
