@@ -96,7 +96,6 @@ class Fleet:
                     dev, site_key, link, settings={"heartbeat_s": config.station_heartbeat_s}
                 )
         self.taps: list[Tap] = []
-        self.taps_presented = 0
         self._touched: set[str] = set()
         self._offline_station: str | None = None
         pool.on_message = self._downlink
@@ -173,7 +172,6 @@ class Fleet:
                 st = self.stations[tap.station]
                 st.card_read(tap.uid, tap.ms)
                 st.poll(tap.ms)
-                self.taps_presented += 1
                 self._touched.add(tap.station)
         self._sensors(t0, t1)
         self._poll_stations(t1)

@@ -21,7 +21,6 @@ from backend.visits import Visit, read_visits, visit_line
 from pletfri.settings import Settings
 from pletfri_fw.pseudonym import Pseudonymiser
 from sim import registry
-from sim.world import Municipality
 
 Timer = Callable[[str], AbstractContextManager[None]]
 
@@ -71,10 +70,6 @@ class Platform:
         self._engine: AlertEngine | None = None
         self._sources: BackendSources | None = None
         self.alert_seconds = 0.0
-
-    @property
-    def m(self) -> Municipality:
-        return self.municipality
 
     def seed_history(self, before: date, site_key: bytes) -> int:
         """Each room's last cleaning on the working day before the run, as visits.

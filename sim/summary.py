@@ -50,6 +50,8 @@ class Summary:
     history_visits: int = 0
     visits: dict[str, int] = field(default_factory=dict)
     savings: dict[str, float] = field(default_factory=dict)
+    # Planned, done, missed and too short per simulated working day (summary.json only).
+    visits_by_day: dict[str, dict[str, int]] = field(default_factory=dict)
     alerts: dict[str, int] = field(default_factory=dict)
     faults: dict[str, str] = field(default_factory=dict)
     database: str = ""
@@ -196,6 +198,7 @@ def collect(run: DemoRun, stats: dict[str, Any], pool: Pool) -> Summary:
         history_visits=run.history_visits,
         visits=visits,
         savings=savings,
+        visits_by_day=b.by_day if b else {},
         alerts=alerts,
         faults=faults,
         database=run.settings.influx.database,

@@ -48,6 +48,3 @@ class Municipality:
 
     def building(self, building_id: str) -> Building:
         return next(b for b in self.buildings if b.id == building_id)
-
-    def cleaners(self) -> list[Cleaner]:
-        return [c for b in self.buildings for c in b.cleaners]
