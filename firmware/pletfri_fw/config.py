@@ -13,6 +13,7 @@ DEFAULTS = {
     "mqtt_password": None,
     "keepalive_s": 60,
     "ntp_host": "pool.ntp.org",
+    "ntp_port": 123,
     "site_key": None,  # hex; required for stations
     "watchdog_ms": 30000,
     "queue_max": 500,

@@ -165,12 +165,12 @@ def uart(tx, rx):
     return machine.UART(2, baudrate=256000, tx=tx, rx=rx, timeout=0)
 
 
-def ntp_sync(clock, now_ms, host, timeout_s=2):
+def ntp_sync(clock, now_ms, host, port=123, timeout_s=2):
     """One SNTP exchange; True if `clock` now has Unix time."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         s.settimeout(timeout_s)
-        s.sendto(clk.ntp_request(), socket.getaddrinfo(host, 123)[0][-1])
+        s.sendto(clk.ntp_request(), socket.getaddrinfo(host, port)[0][-1])
         unix = clk.ntp_unix_ms(s.recv(48))
     except OSError:
         return False

@@ -4,17 +4,13 @@ lost across a broker restart in the middle of a burst; Last Will and birth."""
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from fwbroker import Collector
 from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from pletfri.services import Mosquitto, free_port
 from pletfri_fw import contract
@@ -24,55 +20,6 @@ from pletfri_host.sim import make_station
 
 DEV = "nfc-a4cf12f0b3c1"
 KEY = bytes(range(32))
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    m = Mosquitto("mosquitto", tmp_path / "mosquitto").start()
-    try:
-        yield m
-    finally:
-        m.stop()
-
-
-class Collector:
-    """A persistent-session QoS 1 subscriber: what the platform would receive."""
-
-    def __init__(self, port: int, topic: str) -> None:
-        self.messages: list[tuple[str, bytes, bool]] = []
-        self.lock = threading.Lock()
-        self.ready = threading.Event()
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="collector", protocol=mqtt.MQTTv5)
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = 3600
-
-        def on_connect(client, userdata, flags, rc, p):  # type: ignore[no-untyped-def]
-            client.subscribe(topic, qos=1)
-            self.ready.set()
-
-        def on_message(client, userdata, m):  # type: ignore[no-untyped-def]
-            with self.lock:
-                self.messages.append((m.topic, m.payload, m.retain))
-
-        c.on_connect = on_connect
-        c.on_message = on_message
-        c.reconnect_delay_set(0.1, 0.5)
-        c.connect("127.0.0.1", port, 30, clean_start=False, properties=props)
-        c.loop_start()
-        assert self.ready.wait(5)
-        self.client = c
-
-    def taps(self) -> set[tuple[int, int]]:
-        with self.lock:
-            return {
-                (json.loads(p)["boot"], json.loads(p)["seq"])
-                for t, p, _ in self.messages
-                if t.endswith("/tap")
-            }
-
-    def stop(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
 
 
 def link_for(kind: str, port: int) -> Any:

@@ -19,7 +19,7 @@ RETRY_SLEEP_MS = 3600000
 
 
 def build(cfg, wifi, health, clock):
-    store = Store(OsFS("/q"), cfg["queue_max"])
+    store = Store(OsFS("q"), cfg["queue_max"])  # "q" is /q on the device
     link = MQTTClient(
         cfg["host"],
         cfg["port"],
@@ -57,7 +57,7 @@ def run_battery(cfg, wdt, reset):
         while not sensor.done(now):
             wdt.feed()
             if not synced and wifi.up():
-                synced = hw.ntp_sync(clock, now, cfg["ntp_host"])
+                synced = hw.ntp_sync(clock, now, cfg["ntp_host"], cfg["ntp_port"])
             sensor.poll(now)
             time.sleep_ms(5)
             now = hw.rtc_now_ms()
@@ -108,7 +108,8 @@ def run_mains(cfg, wdt, reset):
         if s:
             sensor.presence(now, s)
         if now >= next_ntp and wifi.up():
-            next_ntp = now + (6 * 3600000 if hw.ntp_sync(clock, now, cfg["ntp_host"]) else 60000)
+            ok = hw.ntp_sync(clock, now, cfg["ntp_host"], cfg["ntp_port"])
+            next_ntp = now + (6 * 3600000 if ok else 60000)
         sensor.wake(now)
         sensor.poll(now)
         time.sleep_ms(20)

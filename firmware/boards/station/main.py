@@ -59,7 +59,7 @@ def main():
     wdt = hw.Watchdog(cfg["watchdog_ms"])
     reset = hw.reset_cause()
     wifi = hw.Wifi(cfg["wifi_ssid"], cfg["wifi_password"])
-    store = Store(OsFS("/q"), cfg["queue_max"])
+    store = Store(OsFS("q"), cfg["queue_max"])  # "q" is /q on the device
     store.begin_boot()
     link = MQTTClient(
         cfg["host"],
@@ -96,7 +96,7 @@ def main():
             if uid:
                 station.card_read(uid, now)
         if now >= next_ntp and wifi.up():
-            ok = hw.ntp_sync(clock, now, cfg["ntp_host"])
+            ok = hw.ntp_sync(clock, now, cfg["ntp_host"], cfg["ntp_port"])
             next_ntp = now + (6 * 3600000 if ok else 60000)
         station.poll(now)
         time.sleep_ms(10)
