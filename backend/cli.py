@@ -121,11 +121,11 @@ def registry_import(
     replace: Annotated[bool, typer.Option(help="Replace the whole registry, not merge.")] = False,
 ) -> None:
     """Import a registry file: checked completely first, then applied all at once."""
-    try:
-        data = read(path)
-    except RegistryFileError as e:
-        raise fail(str(e)) from None
     with _backend(ctx) as be:
+        try:
+            data = read(path, None if replace else be.registry.data())
+        except RegistryFileError as e:
+            raise fail(str(e)) from None
         (be.registry.replace if replace else be.registry.merge)(data)
         typer.echo(f"imported {path}; the registry now has {_counts(be.registry)}")
 

@@ -40,7 +40,7 @@ def _explain(e: ValidationError) -> str:
 
 
 def _parse(
-    items: dict[str, list[tuple[str, dict[str, Any]]]],
+    items: dict[str, list[tuple[str, dict[str, Any]]]], existing: RegistryData | None
 ) -> RegistryData:
     """Validate records given per section as (where, fields); raise with every problem."""
     problems: list[str] = []
@@ -55,13 +55,13 @@ def _parse(
             except ValidationError as e:
                 problems.append(f"{where}: {_explain(e)}")
     data = RegistryData(**parsed)
-    problems += [f"{places[s][i]}: {p}" for s, i, p in reference_problems(data)]
+    problems += [f"{places[s][i]}: {p}" for s, i, p in reference_problems(data, existing)]
     if problems:
         raise RegistryFileError(problems)
     return data
 
 
-def read_yaml(path: Path) -> RegistryData:
+def read_yaml(path: Path, existing: RegistryData | None = None) -> RegistryData:
     try:
         text = path.read_text(encoding="utf-8")
         # One parse gives both the nodes (for line numbers) and the data built from them.
@@ -107,10 +107,10 @@ def read_yaml(path: Path) -> RegistryData:
             items[section].append((where, record))
     if problems:
         raise RegistryFileError(problems)
-    return _parse(items)
+    return _parse(items, existing)
 
 
-def read_csv_folder(folder: Path) -> RegistryData:
+def read_csv_folder(folder: Path, existing: RegistryData | None = None) -> RegistryData:
     """Read <section>.csv files from `folder`; a missing file is an empty section."""
     if not folder.is_dir():
         raise RegistryFileError([f"{folder}: not a folder with {', '.join(SECTIONS)} .csv files"])
@@ -136,15 +136,18 @@ def read_csv_folder(folder: Path) -> RegistryData:
             ]
     if problems:
         raise RegistryFileError(problems)
-    return _parse(items)
+    return _parse(items, existing)
 
 
-def read(path: Path) -> RegistryData:
-    """A registry from a YAML file or a folder of CSV files."""
+def read(path: Path, existing: RegistryData | None = None) -> RegistryData:
+    """A registry from a YAML file or a folder of CSV files.
+
+    With `existing` (the registry it will be merged into), references may point at it.
+    """
     if path.is_dir():
-        return read_csv_folder(path)
+        return read_csv_folder(path, existing)
     if path.suffix.lower() in (".yaml", ".yml"):
-        return read_yaml(path)
+        return read_yaml(path, existing)
     raise RegistryFileError([f"{path}: give a .yaml/.yml file or a folder of .csv files"])
 
 

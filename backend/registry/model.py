@@ -122,9 +122,15 @@ SECTIONS: dict[str, type[Record]] = {
 PLURAL = {"building": "buildings", "room": "rooms", "person": "people"}
 
 
-def reference_problems(data: RegistryData) -> list[tuple[str, int, str]]:
-    """Broken references and duplicate ids, as (section, index in section, problem)."""
+def reference_problems(
+    data: RegistryData, existing: RegistryData | None = None
+) -> list[tuple[str, int, str]]:
+    """Broken references and duplicate ids, as (section, index in section, problem).
+
+    References may also point at `existing` records (the registry a file is merged into).
+    """
     out: list[tuple[str, int, str]] = []
+    before = existing or RegistryData()
 
     def unique(section: str, keys: list[str]) -> set[str]:
         seen: set[str] = set()
@@ -135,12 +141,13 @@ def reference_problems(data: RegistryData) -> list[tuple[str, int, str]]:
         return seen
 
     buildings = unique("buildings", [b.id for b in data.buildings])
-    rooms = unique("rooms", [r.id for r in data.rooms])
+    buildings |= {b.id for b in before.buildings}
+    rooms = unique("rooms", [r.id for r in data.rooms]) | {r.id for r in before.rooms}
     unique("devices", [d.id for d in data.devices])
-    people = unique("people", [p.id for p in data.people])
+    people = unique("people", [p.id for p in data.people]) | {p.id for p in before.people}
     unique("cards", [c.card for c in data.cards])
     unique("leaders", [f"{x.building}/{x.person}" for x in data.leaders])
-    roles = {p.id: p.role for p in data.people}
+    roles = {p.id: p.role for p in before.people} | {p.id: p.role for p in data.people}
 
     def known(section: str, i: int, what: str, value: str | None, ids: set[str]) -> None:
         if value is not None and value not in ids:

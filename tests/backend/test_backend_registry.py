@@ -169,10 +169,17 @@ def test_cli_import_reports_problems_and_changes_nothing(run: CliRunner, tmp_pat
     write(registry_data(), good)
     out = run.invoke(cli, ["registry", "import", str(good)])
     assert out.exit_code == 0 and "2 buildings, 5 rooms" in out.output
+    # A file merged into the registry may refer to what is already there.
+    more = tmp_path / "more.yaml"
+    more.write_text("rooms:\n  - {id: s-wc2, building: s, type: toilet, area_m2: 9}\n")
+    out = run.invoke(cli, ["registry", "import", str(more)])
+    assert out.exit_code == 0 and "6 rooms" in out.output, out.output
+    out = run.invoke(cli, ["registry", "import", "--replace", str(more)])
+    assert out.exit_code == 2 and f"{more}:2: unknown building 's'" in out.output
     out = run.invoke(cli, ["plan", "--building", "s", "--date", "2026-11-16",
                            "--now", "2026-11-16T15:00"])  # fmt: skip
     assert out.exit_code == 0, out.output
-    assert "s 2026-11-16 afternoon: 4 due" in out.output
+    assert "s 2026-11-16 afternoon: 5 due" in out.output
     out = run.invoke(cli, ["plan", "--shift", "night"])
     assert out.exit_code == 2 and "no shift 'night'" in out.output
 
