@@ -36,6 +36,7 @@ def run(
     root.setLevel(level)
 
 
+@pytest.mark.usefixtures("need_topics")
 def test_a_day_through_the_commands(run: CliRunner, backend: Backend) -> None:
     occupancy(backend.influx, "s-class1", "08:00", "14:00", motion=25)
     day = ["--date", DAY.isoformat()]
@@ -60,6 +61,7 @@ def test_a_day_through_the_commands(run: CliRunner, backend: Backend) -> None:
     assert out.exit_code == 2 and "give a local time like" in out.output
 
 
+@pytest.mark.usefixtures("need_topics")
 def test_backend_run_plans_each_shift_as_it_begins(backend: Backend) -> None:
     backend.tick(at("10:59"), at("10:54"))
     assert backend.plans(DAY) == []

@@ -7,6 +7,7 @@ import threading
 from datetime import timedelta
 
 import paho.mqtt.client as mqtt
+import pytest
 from behelpers import CLEANER, DAY, at, occupancy, taps
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -82,6 +83,7 @@ def test_route_goes_floor_by_floor_then_zone_and_the_plan_is_stored(backend: Bac
     assert len(backend.plans(DAY, "s", "afternoon")[0].due) == len(school.due)
 
 
+@pytest.mark.usefixtures("need_topics")
 def test_need_is_published_retained_for_each_station(backend: Backend) -> None:
     cleaned(backend, "s-class2", at("16:00", DAY - timedelta(days=1)))
     occupancy(backend.influx, "s-class1", "08:00", "14:00", motion=25)
@@ -116,6 +118,7 @@ def test_need_is_published_retained_for_each_station(backend: Backend) -> None:
     assert {r["room"]: r["due"] for r in rows}["s-class1"] is True
 
 
+@pytest.mark.usefixtures("need_topics")
 def test_the_station_light_agrees_with_the_coming_shift(backend: Backend) -> None:
     # Seven days (the office's hygiene floor) are up at 16:00, during the afternoon shift.
     cleaned(backend, "s-office", at("16:00", DAY - timedelta(days=7)))
