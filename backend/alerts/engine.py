@@ -29,6 +29,7 @@ from backend.alerts.channels.mqtt import MqttChannel
 from backend.alerts.channels.webhook import WebhookChannel
 from backend.alerts.hours import SpanError, parse_span, quiet_until
 from backend.alerts.model import Alert, Evaluation, Finding, iso, raised, to_ms
+from backend.alerts.newest import Newest
 from backend.alerts.outbox import DeliveryReport, Outbox
 from backend.alerts.readings import Readings
 from backend.alerts.rules import all_rules
@@ -73,6 +74,14 @@ class AlertEngine:
         self.rules: dict[str, Rule] = {r.name: r for r in all_rules(settings)}
         self.channels = default_channels(settings) if channels is None else channels
         self.outbox = Outbox(settings.alerts, self.store, self.channels)
+        lookback_ms = settings.alerts.lookback_h * 3_600_000
+        late_ms = 2 * settings.gateway.last_seen_timeout_s * 1000
+        self.newest_status: Newest[dict[str, Any]] = Newest(
+            self.readings.status, lambda r: r["time"], lookback_ms, late_ms
+        )
+        self.newest_seen: Newest[int] = Newest(
+            self.readings.sensor_seen, lambda t: t, lookback_ms, late_ms
+        )
 
     def close(self) -> None:
         for channel in self.channels.values():
@@ -95,7 +104,15 @@ class AlertEngine:
         """Run every enabled rule at `now`; open, escalate and resolve alerts."""
         now_ms = to_ms(now)
         result = Evaluation(now_ms)
-        ctx = Context(now_ms, self.settings, self.sources, self.readings, self.tz)
+        ctx = Context(
+            now_ms,
+            self.settings,
+            self.sources,
+            self.readings,
+            self.tz,
+            self.newest_status,
+            self.newest_seen,
+        )
         found = self._find(ctx)
         for rule in self.rules.values():
             changes = Evaluation(now_ms)

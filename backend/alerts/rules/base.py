@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from backend.alerts.model import Alert, Finding
+from backend.alerts.newest import Newest
 from backend.alerts.readings import Readings, Tap, Visit
 from backend.alerts.sources import Device, Room, Sources
 from pletfri.settings import Settings
@@ -33,6 +34,9 @@ class Context:
     sources: Sources
     readings: Readings
     tz: ZoneInfo
+    # The engine's long-lived liveness reads (newest.py); None reads them in full.
+    newest_status: Newest[dict[str, Any]] | None = None
+    newest_seen: Newest[int] | None = None
 
     @property
     def since_ms(self) -> int:
@@ -59,10 +63,14 @@ class Context:
 
     @cached_property
     def status(self) -> dict[str, dict[str, Any]]:
+        if self.newest_status is not None:
+            return self.newest_status.at(self.now_ms)
         return self.readings.status(self.since_ms, self.now_ms)
 
     @cached_property
     def sensor_seen(self) -> dict[str, int]:
+        if self.newest_seen is not None:
+            return self.newest_seen.at(self.now_ms)
         return self.readings.sensor_seen(self.since_ms, self.now_ms)
 
     def room_of(self, device: str) -> str:
