@@ -24,7 +24,7 @@ DEVICE_COLUMNS = ("device", "kind", "building", "room", "room_type")
 CARD_COLUMNS = ("card", "role")
 KINDS = ("station", "sensor")
 ROLES = ("cleaner", "trainee", "buddy", "service_leader")
-EXPORT_HINT = "export it with `pletfri registry export` or set gateway.{key}"
+EXPORT_HINT = "export it with `pletfri registry export-devices` or set gateway.{key}"
 
 T = TypeVar("T")
 
