@@ -30,6 +30,8 @@ from pathlib import Path
 
 from backend.alerts import engine as engine_module
 from backend.alerts.engine import AlertEngine
+from backend.alerts.newest import Newest
+from backend.alerts.readings import Readings
 from backend.alerts.rules.base import Context
 from backend.alerts.sources import Device, Leader, Room, StaticSources
 from pletfri.influx import Influx, line
@@ -66,6 +68,26 @@ def baseline_s(influx: Influx) -> float:
     for q in BASELINE:
         influx.query(q.format(d24=span(24), h1=span(1), d26=span(26)))
     return time.perf_counter() - t
+
+
+def liveness_s(readings: Readings, runs: int) -> tuple[float, float]:
+    """Median seconds of the two liveness reads, in full and incrementally; same results."""
+    lookback, late = 26 * HOUR, 4 * HOUR
+    full, incremental = [], []
+    for k in range(runs):
+        now = NOW + k * MIN
+        t = time.perf_counter()
+        whole = (readings.status(now - lookback, now), readings.sensor_seen(now - lookback, now))
+        full.append(time.perf_counter() - t)
+        status = Newest(readings.status, lambda r: r["time"], lookback, late)
+        seen = Newest(readings.sensor_seen, lambda t: t, lookback, late)
+        status.at(now - 30 * MIN)
+        seen.at(now - 30 * MIN)
+        t = time.perf_counter()
+        part = (status.at(now), seen.at(now))
+        incremental.append(time.perf_counter() - t)
+        assert part == whole, "the incremental liveness reads differ from a full read"
+    return statistics.median(full), statistics.median(incremental)
 
 
 def synthetic(b_count: int, r_count: int, seed: int = 1) -> tuple[StaticSources, list[str]]:
@@ -170,6 +192,7 @@ def main() -> None:
             engine_module.READERS = readers
             open_by_rule = Counter(alert.rule for alert in engine.store.open_alerts())
             base = statistics.median(baseline_s(engine.influx) for _ in range(a.runs))
+            live_full, live_inc = liveness_s(engine.readings, a.runs)
         print(
             f"evaluate(now): median {statistics.median(totals):.2f} s over {a.runs} runs "
             f"(first, with alerts opened: {totals[0]:.2f} s), {readers} reading threads; "
@@ -178,6 +201,10 @@ def main() -> None:
         print(
             f"the per-series reads they replaced: median {base:.2f} s "
             f"({base / statistics.median(totals):.1f}x the whole evaluation)"
+        )
+        print(
+            f"liveness reads (newest status and occupancy per device): {live_full:.2f} s "
+            f"in full, {live_inc:.2f} s read on from an evaluation 30 min before (newest.py)"
         )
         for name, times in per_rule.items():
             print(f"  {name:<16} {statistics.median(times) * 1000:8.0f} ms")
