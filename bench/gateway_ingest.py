@@ -10,13 +10,17 @@ batches, fsync'd spool). A run counts from the first publish until the last mess
 is received (plain) or the last point is in InfluxDB (gateway, polled by InfluxQL
 count); "tail" is how long that took after the last publish. Effective msg/s is
 messages / that time. A rate is sustained when everything arrived and the tail stays
-short (about a batch interval), i.e. no backlog grew.
+short (about a batch interval), i.e. no backlog grew. "CPU us/msg" is the subscriber's
+or the gateway process's user + system CPU time per message over the round: what a
+message costs whatever else the shared cores are doing (1e6 / it is the rate one free
+core could carry).
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import shutil
 import time
 from pathlib import Path
@@ -33,6 +37,8 @@ from pletfri_fw import contract
 # The plain subscriber's messages go to a twin tree of the same length that the gateway
 # does not subscribe to, so the two never compete for the same messages.
 PLAIN_ROOT = "plainrx/v1/dev/"
+# A round ends this long after the last message or point arrived.
+IDLE_S = 8.0
 COUNTS = (
     ("occupancy", "period_s"),
     ("device", "batt_mv"),
@@ -43,8 +49,11 @@ COUNTS = (
 def _plain(port: int, n: int, ready: mp.Event, result: mp.Queue) -> None:
     got = [0]
     last = [0.0]
+    cpu0 = [0.0]
 
     def on_message(c: mqtt.Client, u: object, m: mqtt.MQTTMessage) -> None:
+        if not got[0]:
+            cpu0[0] = time.process_time()
         got[0] += 1
         last[0] = time.monotonic()
 
@@ -53,10 +62,13 @@ def _plain(port: int, n: int, ready: mp.Event, result: mp.Queue) -> None:
     client.on_subscribe = lambda *a: ready.set()
     client.connect("127.0.0.1", port)
     client.subscribe(PLAIN_ROOT + "+/+", qos=1)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300
     while got[0] < n and time.monotonic() < deadline:
         client.loop(0.05)
-    result.put({"got": got[0], "t_last": last[0]})
+        if got[0] and time.monotonic() - last[0] > IDLE_S:
+            break
+    cpu = time.process_time() - cpu0[0]
+    result.put({"got": got[0], "t_last": last[0], "cpu_us": cpu / max(got[0], 1) * 1e6})
     client.disconnect()
 
 
@@ -67,15 +79,17 @@ def plain_round(port: int, rate: float, msgs: list[tuple[str, bytes]]) -> dict[s
     sub.start()
     ready.wait(10)
     pub, pq = start_publisher(port, rate, msgs)
-    p = pq.get(timeout=180)
-    r = result.get(timeout=180)
+    p = pq.get(timeout=300)
+    r = result.get(timeout=300)
     pub.join()
     sub.join()
     elapsed = r["t_last"] - p["t0"]
     return {
         "delivered": r["got"],
+        "acked": p["acked"],
         "tail_s": r["t_last"] - p["t_sent"],
         "msg_s": r["got"] / elapsed if elapsed > 0 else 0.0,
+        "cpu_us": r["cpu_us"],
     }
 
 
@@ -87,29 +101,45 @@ def stored(influx: Influx) -> int:
     return total
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def gateway_round(
-    s: Settings, rate: float, msgs: list[tuple[str, bytes]], expected_points: int
+    s: Settings, pid: int, rate: float, msgs: list[tuple[str, bytes]], expected_points: int
 ) -> dict[str, float]:
     with Influx(s.influx) as influx:
         before = stored(influx)
+        cpu0 = cpu_s(pid)
         pub, pq = start_publisher(s.mqtt.port, rate, msgs)
         last, t_last = before, time.monotonic()
-        deadline = time.monotonic() + 180
-        while last - before < expected_points and time.monotonic() < deadline:
+        p = None
+        # Until every point is stored, or the publisher is done and nothing more arrives.
+        while last - before < expected_points:
             time.sleep(0.1)
             now = stored(influx)
             if now != last:
                 last, t_last = now, time.monotonic()
-        p = pq.get(timeout=60)
+            if p is None and not pq.empty():
+                p = pq.get()
+            if p is not None and time.monotonic() - t_last > IDLE_S:
+                break
+        cpu = cpu_s(pid) - cpu0
+        if p is None:
+            p = pq.get(timeout=120)
         pub.join()
     elapsed = t_last - p["t0"]
     points = last - before
+    msgs_done = len(msgs) * points / expected_points
     return {
         "points": points,
+        "acked": p["acked"],
         "tail_s": t_last - p["t_sent"],
-        "msg_s": len(msgs) * points / expected_points / elapsed,
+        "msg_s": msgs_done / elapsed,
         "points_s": points / elapsed,
-        "broker_acked": p["acked"],
+        "cpu_us": cpu / max(msgs_done, 1) * 1e6,
     }
 
 
@@ -136,11 +166,11 @@ def main() -> None:
         time.sleep(2.0)
         base_ms = int(time.time() * 1000) - 30 * 24 * 3_600_000
         print(
-            "| offered msg/s | plain: delivered | plain: tail s | plain msg/s "
-            "| gateway: points stored | gateway: tail s | gateway msg/s | gateway points/s "
-            "| gateway / plain |"
+            "| offered msg/s | plain: delivered / broker-acked | plain: tail s | plain msg/s "
+            "| plain CPU us/msg | gateway: points stored / expected | gateway: tail s "
+            "| gateway msg/s | gateway points/s | gateway CPU us/msg | gateway / plain |"
         )
-        print("|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         try:
             for boot, rate in enumerate(float(r) for r in args.rates.split(",")):
                 n = int(rate * args.seconds)
@@ -150,11 +180,12 @@ def main() -> None:
                 ]
                 plain = plain_round(s.mqtt.port, rate, plain_msgs)
                 gw_msgs, pts = messages(n, boot + 1, base_ms + boot * 10 * 24 * 3_600_000)
-                g = gateway_round(s, rate, gw_msgs, pts)
+                g = gateway_round(s, gw.pid, rate, gw_msgs, pts)
                 print(
-                    f"| {rate:,.0f} | {plain['delivered']:,} / {n:,} | {plain['tail_s']:.1f} "
-                    f"| {plain['msg_s']:,.0f} | {g['points']:,} / {pts:,} | {g['tail_s']:.1f} "
-                    f"| {g['msg_s']:,.0f} | {g['points_s']:,.0f} "
+                    f"| {rate:,.0f} | {plain['delivered']:,} / {plain['acked']:,} "
+                    f"| {plain['tail_s']:.1f} | {plain['msg_s']:,.0f} | {plain['cpu_us']:.0f} "
+                    f"| {g['points']:,} / {pts:,} | {g['tail_s']:.1f} | {g['msg_s']:,.0f} "
+                    f"| {g['points_s']:,.0f} | {g['cpu_us']:.0f} "
                     f"| {g['msg_s'] / plain['msg_s']:.2f} |",
                     flush=True,
                 )
