@@ -56,6 +56,8 @@ class Visit:
     buddy: str | None = None
     planned: bool = False
     short: bool = False
+    # The card holder's role when the visit was paired (registry), for the training dashboards.
+    role: str = ""
 
     @property
     def complete(self) -> bool:
@@ -174,6 +176,8 @@ def visit_line(v: Visit) -> str:
     }
     if v.buddy:
         fields["buddy"] = v.buddy
+    if v.role:
+        fields["role"] = v.role
     return line("visit", {"building": v.building, "room": v.room}, fields, v.arrive_ms)
 
 
@@ -235,7 +239,10 @@ def pair_and_write(
     merged = merge_buddies(closed + still_open, roles, rules.buddy_window_ms)
     fresh = [v for v in merged if v.arrive_ms > since_ms and (v.card, v.arrive_ms) not in waiting]
     tz = ZoneInfo(settings.timezone)
-    visits = judge(fresh, rooms, types, settings.short_fraction, planned, tz)
+    visits = [
+        replace(v, role=roles[v.card])
+        for v in judge(fresh, rooms, types, settings.short_fraction, planned, tz)
+    ]
     if visits:
         influx.write(visit_line(v) for v in visits)
     return visits

@@ -120,3 +120,5 @@ def test_a_buddy_visit_is_written_once_the_pair_has_left(backend: Backend) -> No
     assert [(v.card, v.buddy, v.arrive_ms, v.duration_s) for v in made] == [
         (TRAINEE, BUDDY, at("16:01"), 24 * 60)
     ]
+    rows = backend.influx.query('SELECT "card", "buddy", "role" FROM "visit"')
+    assert [(r["card"], r["buddy"], r["role"]) for r in rows] == [(TRAINEE, BUDDY, "trainee")]
