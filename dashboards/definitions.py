@@ -254,5 +254,149 @@ def alerts() -> dict[str, Any]:
     )
 
 
+def savings() -> dict[str, Any]:
+    """From the backend's daily `savings` points (docs/backend.md)."""
+    return dashboard(
+        "pletfri-savings",
+        "Pletfri: savings against the fixed schedule",
+        [
+            panel(
+                "Cleanings avoided",
+                "stat",
+                [target(f'SELECT sum("avoided") FROM "savings" WHERE {B} AND $timeFilter')],
+                w=6,
+                h=4,
+            ),
+            panel(
+                "Hours saved",
+                "stat",
+                [
+                    target(
+                        f'SELECT sum("minutes_saved") / 60 FROM "savings" WHERE {B} AND $timeFilter'
+                    )
+                ],
+                w=6,
+                h=4,
+                unit="h",
+            ),
+            panel(
+                "Cleanings made (verified visits)",
+                "stat",
+                [target(f'SELECT sum("done") FROM "savings" WHERE {B} AND $timeFilter')],
+                w=6,
+                h=4,
+            ),
+            panel(
+                "Risk: due and not cleaned",
+                "stat",
+                [target(f'SELECT sum("due_not_cleaned") FROM "savings" WHERE {B} AND $timeFilter')],
+                w=6,
+                h=4,
+            ),
+            panel(
+                "Fixed schedule against cleanings made, per day",
+                "barchart",
+                [
+                    target(
+                        f'SELECT sum("fixed_cleanings") AS "fixed schedule", sum("done") AS "made" '
+                        f'FROM "savings" WHERE {B} AND $timeFilter GROUP BY time(1d) fill(none)',
+                        table=True,
+                    )
+                ],
+                w=24,
+            ),
+            panel(
+                "Savings per building",
+                "table",
+                [
+                    target(
+                        'SELECT sum("avoided") AS "avoided", '
+                        'sum("minutes_saved") AS "minutes saved", '
+                        'sum("due_not_cleaned") AS "due, not cleaned" FROM "savings" '
+                        f'WHERE {B} AND $timeFilter GROUP BY "building"',
+                        table=True,
+                    )
+                ],
+                w=24,
+            ),
+        ],
+        [
+            query_variable(
+                "building", "Building", 'SHOW TAG VALUES FROM "savings" WITH KEY = "building"'
+            )
+        ],
+        time_from="now-30d",
+    )
+
+
+def training() -> dict[str, Any]:
+    """Trainees on the training tracks: their visits, with and without a buddy, and hours."""
+    trainee = f""""role" = 'trainee' AND {B} AND $timeFilter"""
+    return dashboard(
+        "pletfri-training",
+        "Pletfri: training tracks",
+        [
+            panel(
+                "Trainee visits with a buddy",
+                "stat",
+                [
+                    target(
+                        f'SELECT count("duration_s") FROM "visit" '
+                        f'WHERE "buddy" =~ /./ AND {trainee}'
+                    )
+                ],
+                w=8,
+                h=4,
+            ),
+            panel(
+                "Trainee visits, all",
+                "stat",
+                [target(f'SELECT count("duration_s") FROM "visit" WHERE {trainee}')],
+                w=8,
+                h=4,
+            ),
+            panel(
+                "Training hours",
+                "stat",
+                [target(f'SELECT sum("duration_s") / 3600 FROM "visit" WHERE {trainee}')],
+                w=8,
+                h=4,
+                unit="h",
+            ),
+            panel(
+                "Trainee hours per day",
+                "timeseries",
+                [
+                    target(
+                        f'SELECT sum("duration_s") / 3600 FROM "visit" WHERE {trainee} '
+                        "GROUP BY time(1d) fill(0)",
+                        alias="hours",
+                    )
+                ],
+                w=24,
+            ),
+            panel(
+                "Trainee visits per building",
+                "table",
+                [
+                    target(
+                        'SELECT count("duration_s") AS "visits", '
+                        'sum("duration_s") / 3600 AS "hours" '
+                        f'FROM "visit" WHERE {trainee} GROUP BY "building"',
+                        table=True,
+                    )
+                ],
+                w=24,
+            ),
+        ],
+        [
+            query_variable(
+                "building", "Training track", 'SHOW TAG VALUES FROM "visit" WITH KEY = "building"'
+            )
+        ],
+        time_from="now-30d",
+    )
+
+
 def all_dashboards() -> list[dict[str, Any]]:
-    return [overview(), building(), device_health(), alerts()]
+    return [overview(), building(), device_health(), alerts(), savings(), training()]

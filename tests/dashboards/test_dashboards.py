@@ -61,14 +61,33 @@ def sample_lines(t0: int) -> list[str]:
             t0 + HOUR,
         )
     )
+    visit = {"building": "b001", "room": "b001-r101"}
     out.append(
         line(
             "visit",
-            {"building": "b001", "room": "b001-r101"},
-            {"card": "0123456789abcdef", "duration_s": 600, "planned": True},
+            visit,
+            {"card": "0123456789abcdef", "duration_s": 600, "planned": True, "role": "trainee"},
             t0 + 2 * HOUR,
         )
     )
+    out.append(
+        line(
+            "visit",
+            visit,
+            {"card": "0123456789abcdef", "duration_s": 900, "planned": True, "role": "trainee",
+             "buddy": "fedcba9876543210"},
+            t0 + 5 * HOUR,
+        )
+    )  # fmt: skip
+    out.append(
+        line(
+            "savings",
+            {"building": "b001"},
+            {"fixed_cleanings": 4.4, "done": 4, "unverified": 0, "avoided": 0.4,
+             "fixed_minutes": 49.6, "minutes_saved": 1.8, "due_not_cleaned": 1},
+            t0,
+        )
+    )  # fmt: skip
     out.append(
         line(
             "alert",
