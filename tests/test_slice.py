@@ -11,7 +11,7 @@ from pletfri.influx import Influx
 from pletfri.settings import Settings
 from pletfri_fw import feedback
 from pletfri_fw.pseudonym import Pseudonymiser
-from pletfri_host.paho_link import PahoLink
+from pletfri_host.paho_link import PahoLink, clear_retained
 from pletfri_host.sim import make_station
 
 DEVICE = "nfc-a4cf12f0b3c1"
@@ -75,3 +75,5 @@ def test_tap_is_stored_and_acked(settings: Settings, influx: Influx) -> None:
     finally:
         station.shutdown(int(time.time() * 1000))
         gw.stop()
+        # The session's broker is shared: leave no retained status for later tests.
+        clear_retained(settings.mqtt.host, settings.mqtt.port, [f"pletfri/v1/dev/{DEVICE}/status"])

@@ -12,11 +12,9 @@ MIN_UNIX_MS = 1700000000000
 class Clock:
     def __init__(self):
         self._offset = None
-        self.synced_at = None
 
     def sync(self, now_ms, unix_ms):
         self._offset = unix_ms - now_ms
-        self.synced_at = now_ms
 
     def synced(self):
         return self._offset is not None

@@ -212,10 +212,3 @@ def woke_by():
     if reason == machine.EXT1_WAKE:
         return "door"
     return None
-
-
-def free_flash():
-    import os
-
-    st = os.statvfs("/")
-    return st[0] * st[3]

@@ -6,7 +6,6 @@
 TFI_HOST = 0xD4
 TFI_PN532 = 0xD5
 ACK = b"\x00\x00\xff\x00\xff\x00"
-NACK = b"\x00\x00\xff\xff\x00\x00"
 I2C_ADDR = 0x24
 
 GET_FIRMWARE_VERSION = 0x02

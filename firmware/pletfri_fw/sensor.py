@@ -25,7 +25,6 @@ class Sensor:
         if settings:
             self.settings.update(settings)
         self.state = ss.State()  # replaced by resume()
-        self.cold = False
         self._awake_since = 0
         uplink.channels = (contract.CONFIG,)
         uplink.birth = False  # a sleeping device: the gateway watches its last-seen time
@@ -34,7 +33,6 @@ class Sensor:
     def resume(self, now_ms):
         """Load the state from RTC memory; a cold start counts a new boot."""
         st = ss.unpack(self.rtc.read())
-        self.cold = st is None
         if st is None:
             st = ss.State()
             st.boot = self.uplink.store.begin_boot()

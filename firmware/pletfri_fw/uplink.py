@@ -143,9 +143,6 @@ class Uplink:
         if parts and parts[0] == self.device and self.on_message:
             self.on_message(parts[1], payload, self._now)
 
-    def inflight(self):
-        return len(self._inflight)
-
     def close(self, now_ms):
         """A planned disconnect: `offline` for an always-on device, then DISCONNECT."""
         if self.up():

@@ -119,3 +119,17 @@ class PahoLink:
             if sock is not None:
                 sock.close()
         c.loop_stop()
+
+
+def clear_retained(host: str, port: int, topics: list[str]) -> None:
+    """Remove retained messages (an empty retained publish each), so a broker shared by
+    several tests does not hand one test's device status to the next."""
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="", protocol=mqtt.MQTTv311)
+    c.connect(host, port)
+    c.loop_start()
+    try:
+        for t in topics:
+            c.publish(t, b"", qos=1, retain=True).wait_for_publish(5)
+    finally:
+        c.disconnect()
+        c.loop_stop()

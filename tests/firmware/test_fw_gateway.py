@@ -6,8 +6,8 @@ import time
 
 from gateway.service import Gateway
 from pletfri.settings import Settings
-from pletfri_fw import feedback
-from pletfri_host.paho_link import PahoLink
+from pletfri_fw import contract, feedback
+from pletfri_host.paho_link import PahoLink, clear_retained
 from pletfri_host.sim import make_station
 
 DEVICE = "nfc-a4cf12f0b3c7"
@@ -49,3 +49,4 @@ def test_feedback_from_the_ack_within_500_ms(settings: Settings) -> None:
     finally:
         station.shutdown(now_ms())
         gw.stop()
+        clear_retained(settings.mqtt.host, settings.mqtt.port, [contract.topic(DEVICE, "status")])
