@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pletfri.influx import Influx
+from sim import report
 
 if TYPE_CHECKING:
     from sim.demo import DemoRun
@@ -120,7 +121,7 @@ class Summary:
             f"InfluxDB database {self.database} in {self.folder}/servers/influxdb; serve it "
             f"again with `pletfri services run --run-dir {self.folder}/servers`",
         )
-        t.add_row("summary", f"{self.folder}/summary.json")
+        t.add_row("report", f"{self.folder}/report.html (and summary.json)")
         console.print(t)
 
 
@@ -206,4 +207,5 @@ def collect(run: DemoRun, stats: dict[str, Any], pool: Pool) -> Summary:
         folder=str(run.folder),
     )
     (run.folder / "summary.json").write_text(summary.to_json())
+    report.write(summary, run.folder / "report.html")
     return summary

@@ -46,6 +46,8 @@ def test_nothing_lost_nothing_rejected(run: DemoRun) -> None:
     assert s.sent == s.received == s.accepted > 1000
     assert s.rejected == {} and s.duplicates == 0
     assert Path(s.folder, "summary.json").exists()
+    report = Path(s.folder, "report.html").read_text()
+    assert f"{s.visits['done']}</td>" in report and "card_travel" in report
 
 
 @pytest.mark.slow
