@@ -13,6 +13,9 @@ from pletfri_fw import contract
 from pletfri_fw import sensor_state as ss
 
 DEFAULTS = {"period_s": 900, "send_s": 3600, "awake_max_ms": 15000}
+# What the platform's `config` may change; period_s only comes from config.json, since a
+# change in the middle of a period would make its record wrong.
+CONFIG_KEYS = ("send_s", "awake_max_ms")
 
 
 class Sensor:
@@ -35,6 +38,7 @@ class Sensor:
         st = ss.unpack(self.rtc.read())
         if st is None:
             st = ss.State()
+            st.send_s = self.settings["send_s"]
             st.boot = self.uplink.store.begin_boot()
             st.period_start = now_ms
             st.next_send = now_ms  # say hello at once after a cold start
@@ -43,6 +47,7 @@ class Sensor:
             st.boot = self.uplink.store.begin_boot()
             st.seq = 0
         st.period_s = self.settings["period_s"]
+        self.settings["send_s"] = st.send_s  # the platform's `config` may have changed it
         self.state = st
         self.uplink.seq = st.seq
         if st.synced and not self.clock.synced():
@@ -70,7 +75,7 @@ class Sensor:
         st = self.state
         if now_ms < st.next_send:
             return False
-        st.next_send = now_ms + self.settings["send_s"] * 1000
+        st.next_send = now_ms + st.send_s * 1000
         periods = []
         for end, motion, presence_s, entries in st.closed:
             periods.append(
@@ -119,11 +124,17 @@ class Sensor:
             msg = json.loads(payload)
         except ValueError:
             return
-        if isinstance(msg, dict):
-            for k in DEFAULTS:
-                v = msg.get(k)
-                if isinstance(v, int) and v > 0:
-                    self.settings[k] = v
+        if not isinstance(msg, dict):
+            return
+        for k in CONFIG_KEYS:
+            v = msg.get(k)
+            if isinstance(v, int) and v > 0:
+                self.settings[k] = v
+        st = self.state
+        if self.settings["send_s"] != st.send_s:
+            # The next radio wake moves with the new interval, counted from this one.
+            st.next_send += (self.settings["send_s"] - st.send_s) * 1000
+            st.send_s = self.settings["send_s"]
 
     def poll(self, now_ms):
         self.uplink.poll(now_ms)

@@ -6,7 +6,7 @@ import binascii
 import struct
 
 MAGIC = b"PLS1"
-_HEAD = "<4sIIBqqqIIIIB"
+_HEAD = "<4sIIBqqqIIIIIB"
 _HEAD_LEN = struct.calcsize(_HEAD)
 _REC = "<qIII"
 _REC_LEN = struct.calcsize(_REC)
@@ -20,6 +20,7 @@ class State:
         self.synced = False
         self.offset = 0  # Unix ms minus now_ms, valid when synced
         self.period_s = 900
+        self.send_s = 3600  # the platform's `config` may change it between wakes
         self.period_start = 0
         self.next_send = 0
         self.motion = 0
@@ -40,6 +41,7 @@ def pack(st):
         st.period_start,
         st.next_send,
         st.period_s,
+        st.send_s,
         st.motion,
         st.presence_s,
         st.entries,
@@ -55,7 +57,7 @@ def unpack(data):
     if len(data) < _HEAD_LEN + 4 or data[:4] != MAGIC:
         return None
     h = struct.unpack(_HEAD, data[:_HEAD_LEN])
-    n = h[11]
+    n = h[12]
     end = _HEAD_LEN + n * _REC_LEN
     if n > MAX_CLOSED or len(data) < end + 4:
         return None
@@ -65,7 +67,8 @@ def unpack(data):
     st.boot, st.seq = h[1], h[2]
     st.synced = h[3] == 1
     st.offset, st.period_start, st.next_send = h[4], h[5], h[6]
-    st.period_s, st.motion, st.presence_s, st.entries = h[7], h[8], h[9], h[10]
+    st.period_s, st.send_s = h[7], h[8]
+    st.motion, st.presence_s, st.entries = h[9], h[10], h[11]
     for i in range(n):
         st.closed.append(list(struct.unpack(_REC, data[_HEAD_LEN + i * _REC_LEN :][:_REC_LEN])))
     return st

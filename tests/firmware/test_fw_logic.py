@@ -323,3 +323,20 @@ def test_config_errors_say_what_is_wrong(change: dict[str, str], message: str) -
         config.parse(json.dumps({**good, **change}))
     with pytest.raises(config.ConfigError, match="not valid JSON"):
         config.parse("{")
+
+
+def test_sensor_config_from_the_platform_moves_the_next_wake_and_lasts() -> None:
+    link = FakeLink()
+    fs, rtc = MemFS(), MemRtc()
+    s = make_sensor(OCC, link, fs=fs, rtc=rtc)
+    s.resume(0)
+    assert s.wake(0)
+    link.deliver(contract.topic(OCC, "config"), {"send_s": 1800, "period_s": 60})
+    s.poll(0)
+    s.poll(1)
+    link.ack()
+    assert s.sleep(2) == 1_800_000 - 2
+    s = make_sensor(OCC, link, fs=fs, rtc=rtc)  # the next wake starts afresh from RTC memory
+    s.resume(1_800_000)
+    assert s.wake(1_800_000) and s.state.next_send == 3_600_000
+    assert s.state.period_s == 900  # not the platform's to change mid-period
