@@ -4,13 +4,17 @@ and need, visits, verification, savings and alerts (backend/service.py, backend/
 from __future__ import annotations
 
 import contextlib
+import logging
+import multiprocessing as mp
+import signal
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from backend import shifts
 from backend.alerts.backend_sources import BackendSources
@@ -18,6 +22,7 @@ from backend.alerts.engine import AlertEngine
 from backend.planner import Plan
 from backend.service import Backend
 from backend.visits import Visit, read_visits, visit_line
+from pletfri import logs
 from pletfri.settings import Settings
 from pletfri_fw.pseudonym import Pseudonymiser
 from sim import registry
@@ -62,13 +67,13 @@ class Platform:
             seed,
         )
         self.backend = Backend(settings)
-        # The alert engine and its sources live in their own thread (SQLite connections
-        # belong to the thread that made them); it waits on InfluxDB most of the time,
-        # so the fleet runs on meanwhile.
-        self._alerts = ThreadPoolExecutor(1, "pletfri-demo-alerts")
+        # The alert engine runs in a process of its own beside the fleet: in the fleet's
+        # process it would take the interpreter lock from it for seconds per evaluation.
+        level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+        self._alerts = ProcessPoolExecutor(
+            1, mp.get_context("spawn"), initializer=_start_alerts, initargs=(settings, level)
+        )
         self._pending: Future[float] | None = None
-        self._engine: AlertEngine | None = None
-        self._sources: BackendSources | None = None
         self.alert_seconds = 0.0
 
     def seed_history(self, before: date, site_key: bytes) -> int:
@@ -115,35 +120,19 @@ class Platform:
         return plans
 
     def tick_alerts(self, now_ms: int, timed: Timer) -> None:
-        """Pair the visits and evaluate the alerts at `now_ms`, in the alerts' thread.
+        """Pair the visits and evaluate the alerts at `now_ms`, in the alerts' process.
 
         The previous evaluation must have finished first, so they run in order; its wall
         time adds to `alert_seconds`, the wait for it to the phase "alerts: waiting".
         """
         self.wait_alerts(timed)
-        self._pending = self._alerts.submit(self._tick, now_ms)
+        self._pending = self._alerts.submit(_tick_alerts, now_ms)
 
     def wait_alerts(self, timed: Timer) -> None:
         if self._pending is not None:
             with timed("alerts: waiting"):
                 self.alert_seconds += self._pending.result()
             self._pending = None
-
-    def _tick(self, now_ms: int) -> float:
-        t0 = time.perf_counter()
-        if self._engine is None:
-            self._sources = BackendSources(self.settings)
-            self._engine = AlertEngine(self.settings, self._sources)
-        assert self._sources is not None
-        self._sources.backend.pair_visits(now_ms)
-        self._engine.tick(now_ms)
-        return time.perf_counter() - t0
-
-    def _close_alerts(self) -> None:
-        if self._engine is not None:
-            self._engine.close()
-        if self._sources is not None:
-            self._sources.close()
 
     def books(self, days: list[date], now_ms: int) -> Books:
         self.backend.pair_visits(now_ms)
@@ -182,6 +171,34 @@ class Platform:
             # An error in the last evaluation was reported where it was waited for.
             if self._pending is not None:
                 self._pending.result()
-        self._alerts.submit(self._close_alerts).result()
+        with contextlib.suppress(Exception):
+            self._alerts.submit(_close_alerts).result()
         self._alerts.shutdown()
         self.backend.close()
+
+
+# The alerts' process: one engine and its sources for the whole run.
+_worker: dict[str, Any] = {}
+
+
+def _start_alerts(settings: Settings, log_level: str) -> None:
+    # Ctrl-C reaches the whole process group: the demo decides when this process stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logs.setup(log_level)
+    for name in ("gateway", "backend"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    sources = BackendSources(settings)
+    _worker["sources"] = sources
+    _worker["engine"] = AlertEngine(settings, sources)
+
+
+def _tick_alerts(now_ms: int) -> float:
+    t0 = time.perf_counter()
+    _worker["sources"].backend.pair_visits(now_ms)
+    _worker["engine"].tick(now_ms)
+    return time.perf_counter() - t0
+
+
+def _close_alerts() -> None:
+    _worker["engine"].close()
+    _worker["sources"].close()
