@@ -167,10 +167,12 @@ def main() -> None:
         base_ms = int(time.time() * 1000) - 30 * 24 * 3_600_000
         print(
             "| offered msg/s | plain: delivered / broker-acked | plain: tail s | plain msg/s "
-            "| plain CPU us/msg | gateway: points stored / expected | gateway: tail s "
+            "| plain CPU us/msg | gateway: broker-acked | gateway: points stored / expected "
+            "| gateway: tail s "
             "| gateway msg/s | gateway points/s | gateway CPU us/msg | gateway / plain |"
         )
-        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        all_points = 0
         try:
             for boot, rate in enumerate(float(r) for r in args.rates.split(",")):
                 n = int(rate * args.seconds)
@@ -181,14 +183,27 @@ def main() -> None:
                 plain = plain_round(s.mqtt.port, rate, plain_msgs)
                 gw_msgs, pts = messages(n, boot + 1, base_ms + boot * 10 * 24 * 3_600_000)
                 g = gateway_round(s, gw.pid, rate, gw_msgs, pts)
+                all_points += pts
                 print(
                     f"| {rate:,.0f} | {plain['delivered']:,} / {plain['acked']:,} "
                     f"| {plain['tail_s']:.1f} | {plain['msg_s']:,.0f} | {plain['cpu_us']:.0f} "
-                    f"| {g['points']:,} / {pts:,} | {g['tail_s']:.1f} | {g['msg_s']:,.0f} "
+                    f"| {g['acked']:,} | {g['points']:,} / {pts:,} | {g['tail_s']:.1f} "
+                    f"| {g['msg_s']:,.0f} "
                     f"| {g['points_s']:,.0f} | {g['cpu_us']:.0f} "
                     f"| {g['msg_s'] / plain['msg_s']:.2f} |",
                     flush=True,
                 )
+            # Nothing lost: once the backlog has drained, every point of every round is there.
+            with Influx(s.influx) as influx:
+                total, t_change = stored(influx), time.monotonic()
+                while total < all_points and time.monotonic() - t_change < 3 * IDLE_S:
+                    time.sleep(1.0)
+                    now = stored(influx)
+                    if now != total:
+                        total, t_change = now, time.monotonic()
+            print(
+                f"\nall rounds: {total:,} of {all_points:,} points stored after the backlog drained"
+            )
         finally:
             gw.terminate()
             gw.wait(60)

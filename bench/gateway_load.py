@@ -86,7 +86,7 @@ def _publish(port: int, rate: float, msgs: list[tuple[str, bytes]], result: mp.Q
         if ahead > 0.002:
             time.sleep(ahead)
     t_sent = time.monotonic()
-    deadline = t_sent + 60
+    deadline = t_sent + 120
     while acked[0] < len(msgs) and time.monotonic() < deadline:
         time.sleep(0.01)
     result.put({"t0": t0, "t_sent": t_sent, "t_acked": time.monotonic(), "acked": acked[0]})
