@@ -42,14 +42,13 @@ def main() -> None:
         "--broker-nodelay",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="Mosquitto's set_tcp_nodelay (off by default in Mosquitto)",
+        help="Mosquitto's set_tcp_nodelay (on in the server runner; off in Mosquitto)",
     )
     ap.add_argument("--run-dir", type=Path, default=Path("run/bench-gateway-ack"))
     args = ap.parse_args()
     shutil.rmtree(args.run_dir, ignore_errors=True)
     stack = Stack(args.run_dir / "servers")
-    if args.broker_nodelay:
-        stack.mosquitto.extra.append("set_tcp_nodelay true")
+    stack.mosquitto.tcp_nodelay = args.broker_nodelay
     with contextlib.ExitStack() as cleanup:
         cleanup.callback(stack.stop)
         stack.start()

@@ -126,6 +126,7 @@ class Server:
 @dataclass
 class Mosquitto(Server):
     port: int = 0
+    tcp_nodelay: bool = True
     # Extra configuration lines (password_file, acl_file, ...), appended verbatim.
     extra: list[str] = field(default_factory=list)
 
@@ -145,6 +146,8 @@ class Mosquitto(Server):
             # it is away: Mosquitto's default of 1000 queued messages would drop the rest.
             "max_queued_messages 2000000",
             "max_inflight_messages 0",
+            # Without it each small reply (a tap's ack) waits ~40 ms for Nagle's algorithm.
+            f"set_tcp_nodelay {'true' if self.tcp_nodelay else 'false'}",
             "log_dest stdout",
             "log_type error",
             "log_type warning",
