@@ -7,11 +7,16 @@ Here the plain TCP socket is read 64 KiB at a time and paho is served from that
 buffer; `pending()`, the hook paho already uses for TLS sockets, tells its loop that
 buffered bytes are waiting, and `loop_read` goes on while they are. TLS sockets buffer
 on their own and are left as they are.
+
+`ack_many` acknowledges a committed group of QoS 1 messages as one write: paho's `ack`
+queues each PUBACK as its own packet, with a wake-up byte to its loop and a send() each.
 """
 
 from __future__ import annotations
 
 import socket
+import struct
+from collections.abc import Iterable
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -19,6 +24,8 @@ import paho.mqtt.client as mqtt
 CHUNK = 65536
 # Packets handled per loop turn at most, so writes (acks) and keepalive still get turns.
 MAX_BURST = 500
+# PUBACK without reason code or properties (success), MQTT 3.1.1 and 5: type, length 2, mid.
+PUBACK = struct.Struct("!BBH")
 
 
 class BufferedSocket:
@@ -62,3 +69,10 @@ class Client(mqtt.Client):
                 break
             rc = super().loop_read(max_packets)
         return rc
+
+    def ack_many(self, mids: Iterable[int]) -> None:
+        """PUBACK each QoS 1 message id, all in one queued packet (needs manual_ack)."""
+        packet = b"".join([PUBACK.pack(mqtt.PUBACK, 2, mid) for mid in mids])
+        if packet:
+            # paho writes queued bytes as they are; the broker reads them as separate PUBACKs.
+            self._packet_queue(mqtt.PUBACK, packet, 0, 0)

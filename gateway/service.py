@@ -308,9 +308,10 @@ class Gateway:
         if self.spool.lines >= self.settings.gateway.batch_lines:
             self.writer.wake.set()
         generation = self._generation
-        for item in group.acks:
-            if item.generation == generation:
-                self.client.ack(item.mid, item.qos)
+        # Subscriptions are QoS 1 at most, so PUBACK is the only acknowledgement there is.
+        self.client.ack_many(
+            item.mid for item in group.acks if item.generation == generation and item.qos == 1
+        )
         for topic, payload, reply in group.sends:
             self._send(topic, payload, reply)
 
