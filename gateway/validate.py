@@ -7,8 +7,11 @@ detail that says what was wrong; nothing here raises anything else for any input
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from pletfri_fw import contract
 
@@ -30,6 +33,8 @@ HEARTBEAT_RANGES: dict[str, tuple[int, int] | None] = {
     "dropped": (0, MAX_INT),
 }
 TEXT_MAX = 64
+# Digits enough to leave 64-bit integers (orjson's exact range).
+LONG_NUMBER = re.compile(rb"\d{19}")
 
 
 class Rejected(Exception):
@@ -161,6 +166,19 @@ def _heartbeat(payload: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def _loads(raw: bytes) -> Any:
+    # orjson is several times faster on the hot path, but it refuses some JSON that
+    # Python's json takes (NaN, lone surrogates, ...) and reads integers beyond 64 bits as
+    # floats. Those payloads (any run of 19+ digits) go to json, so every message gets
+    # the same verdict and detail as with json alone (checked against json by fuzzing).
+    if not LONG_NUMBER.search(raw):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(raw)
+
+
 def parse(topic: str, raw: bytes, now_ms: int) -> Message:
     parts = contract.parse_topic(topic)
     if parts is None:
@@ -178,7 +196,7 @@ def parse(topic: str, raw: bytes, now_ms: int) -> Message:
             raise Rejected("bad_status", f"status must be online or offline, got {text!r:.40}")
         return Message(device, channel, {"status": text}, 0, 0, now_ms, False)
     try:
-        payload = json.loads(raw)
+        payload = _loads(raw)
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
         raise Rejected("bad_json", str(e)[:120]) from None
     if not isinstance(payload, dict):
