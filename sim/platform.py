@@ -74,6 +74,7 @@ class Platform:
             1, mp.get_context("spawn"), initializer=_start_alerts, initargs=(settings, level)
         )
         self._pending: Future[float] | None = None
+        self._started = False
         self.alert_seconds = 0.0
 
     def seed_history(self, before: date, site_key: bytes) -> int:
@@ -127,6 +128,7 @@ class Platform:
         """
         self.wait_alerts(timed)
         self._pending = self._alerts.submit(_tick_alerts, now_ms)
+        self._started = True
 
     def wait_alerts(self, timed: Timer) -> None:
         if self._pending is not None:
@@ -171,8 +173,9 @@ class Platform:
             # An error in the last evaluation was reported where it was waited for.
             if self._pending is not None:
                 self._pending.result()
-        with contextlib.suppress(Exception):
-            self._alerts.submit(_close_alerts).result()
+        if self._started:
+            with contextlib.suppress(Exception):
+                self._alerts.submit(_close_alerts).result()
         self._alerts.shutdown()
         self.backend.close()
 
