@@ -2,7 +2,7 @@
 
 Three threads, each doing one thing:
 
-- paho's network loop only queues each incoming message (`_on_message`);
+- paho's network loop only queues each incoming message (`_on_publish`);
 - the committer takes whatever has queued up, validates, de-duplicates and enriches it,
   commits the points and the de-duplication state to the spool in one transaction,
   and only then acknowledges the messages to the broker and answers the taps. At low
@@ -143,7 +143,7 @@ class Gateway:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
-        client.on_message = self._on_message
+        client.on_publish_raw = self._on_publish
         return client
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
@@ -183,14 +183,14 @@ class Gateway:
         if not self._stopping.is_set():
             log.warning("lost the broker (%s); reconnecting", reason_code)
 
-    def _on_message(self, client, userdata, m: mqtt.MQTTMessage) -> None:  # type: ignore[no-untyped-def]
+    def _on_publish(self, raw_topic: bytes, payload: bytes, mid: int, qos: int) -> None:
         if self._stopping.is_set():
             return  # not acknowledged: the broker delivers it again after the restart
         try:
-            topic = m.topic
+            topic = raw_topic.decode()
         except UnicodeDecodeError:
             topic = "(topic is not UTF-8)"
-        self.inbox.put(Inbound(topic, m.payload, m.mid, m.qos, self._generation))
+        self.inbox.put(Inbound(topic, payload, mid, qos, self._generation))
 
     # ---- the public API
 

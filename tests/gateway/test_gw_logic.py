@@ -7,10 +7,13 @@ import os
 from pathlib import Path
 
 import pytest
+from paho.mqtt import _packet
+from paho.mqtt.enums import MQTTProtocolVersion
 
 from gateway import points
 from gateway.dedup import Dedup, Verdict
 from gateway.liveness import Liveness
+from gateway.mqtt_client import _decode_publish
 from gateway.registry import Device, Registry, RegistryFileError
 from gateway.serial_bridge import frame_message
 from gateway.validate import MIN_TS_MS, Rejected, parse
@@ -224,3 +227,28 @@ def test_occupancy_lines_match_the_shared_line_protocol_writer() -> None:
     tags = {"building": "b 1", "room": "r,1", "room_type": "toilet", "device": SENSOR}
     fields = {"period_s": 900, "motion": 2, "entries": 0, "clock_ok": True}
     assert points.occupancy_lines(msg, dev) == [line("occupancy", tags, fields, NOW)]
+
+
+@pytest.mark.parametrize("v5", [True, False])
+@pytest.mark.parametrize("qos", [0, 1])
+@pytest.mark.parametrize(
+    "props", [b"", b"\x01\x01", b"\x23\x00\x05" + b"\x26\x00\x01k\x00\x01v" * 20]
+)
+def test_raw_publish_decoding_matches_paho(v5: bool, qos: int, props: bytes) -> None:
+    if not v5 and props:
+        return
+    topic = b"pletfri/v1/dev/occ-000000000001/occupancy"
+    payload = b'{"v":1,"boot":1,"seq":7}'
+    body = len(topic).to_bytes(2, "big") + topic + (b"\x12\x34" if qos else b"")
+    if v5:
+        n, size = len(props), b""
+        while True:
+            size += bytes([(n & 0x7F) | (0x80 if n > 0x7F else 0)])
+            n >>= 7
+            if not n:
+                break
+        body += size + props
+    packet = bytearray(body + payload)
+    protocol = MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311
+    ref = _packet.decode_publish(0x30 | qos << 1, packet, protocol)
+    assert _decode_publish(packet, qos, v5) == (ref.topic, ref.payload, ref.mid, qos)
