@@ -7,7 +7,6 @@ detail that says what was wrong; nothing here raises anything else for any input
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,8 +32,10 @@ HEARTBEAT_RANGES: dict[str, tuple[int, int] | None] = {
     "dropped": (0, MAX_INT),
 }
 TEXT_MAX = 64
-# Digits enough to leave 64-bit integers (orjson's exact range).
-LONG_NUMBER = re.compile(rb"\d{19}")
+# Digits enough to leave 64-bit integers (orjson's exact range): every digit maps to "0"
+# (bytes.translate, several times cheaper than a regular expression here).
+DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+LONG_NUMBER = b"0" * 19
 
 
 class Rejected(Exception):
@@ -171,7 +172,7 @@ def _loads(raw: bytes) -> Any:
     # Python's json takes (NaN, lone surrogates, ...) and reads integers beyond 64 bits as
     # floats. Those payloads (any run of 19+ digits) go to json, so every message gets
     # the same verdict and detail as with json alone (checked against json by fuzzing).
-    if not LONG_NUMBER.search(raw):
+    if LONG_NUMBER not in raw.translate(DIGITS_AS_ZERO):
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
