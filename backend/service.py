@@ -22,7 +22,7 @@ from backend import need, planner, plans, retention, roomtypes, shifts
 from backend.planner import Need, Plan
 from backend.registry import Registry
 from backend.registry.gateway_files import export_gateway_files
-from backend.savings import Savings, savings, savings_by_building, savings_line
+from backend.savings import Savings, savings, savings_by_building, savings_line, total
 from backend.verification import DayVerification, verify
 from backend.visits import CONTEXT_MS, Visit, pair_and_write
 from pletfri.influx import Influx, InfluxError
@@ -198,14 +198,20 @@ class Backend:
             now_ms, building,
         )  # fmt: skip
 
-    def record_savings(self, day: date, now_ms: int) -> int:
-        """Write one `savings` point per building for `day` (for Grafana); return how many."""
-        by_building = savings_by_building(
-            self.influx, self.registry.rooms(), self.types, {day: self.plans(day)}, day, day,
-            self.tz, now_ms,
-        )  # fmt: skip
-        self.influx.write(savings_line(s, self.tz) for s in by_building.values())
-        return len(by_building)
+    def record_savings(self, first: date, last: date, now_ms: int) -> Savings:
+        """Savings of first..last, also written as one `savings` point per building and day
+        (for Grafana); costs no more than `savings`, which works day by day too."""
+        rooms = self.registry.rooms()
+        days = []
+        day = first
+        while day <= last:
+            per = savings_by_building(
+                self.influx, rooms, self.types, {day: self.plans(day)}, day, day, self.tz, now_ms
+            )
+            self.influx.write(savings_line(s, self.tz) for s in per.values())
+            days += per.values()
+            day = date.fromordinal(day.toordinal() + 1)
+        return total(days, first, last, None)
 
     def export_gateway_files(
         self, devices_csv: Path | None = None, cards_csv: Path | None = None
@@ -227,7 +233,8 @@ class Backend:
         self.pair_visits(now_ms)
         today = shifts.local_day(now_ms, self.tz)
         if shifts.local_day(previous_ms, self.tz) != today:
-            self.record_savings(shifts.local_day(previous_ms, self.tz), now_ms)
+            yesterday = shifts.local_day(previous_ms, self.tz)
+            self.record_savings(yesterday, yesterday, now_ms)
             try:
                 days, kept = self.forget(now_ms)
                 log.info("retention: %d days summarised, person data kept from %s", days, kept)

@@ -159,7 +159,8 @@ class Platform:
                 if v.complete and not v.short
             )
             b.by_day[day.isoformat()] = day_total
-        s = self.backend.savings(days[0], days[-1], now_ms)
+        # Also stores each day's savings per building for the savings dashboard.
+        s = self.backend.record_savings(days[0], days[-1], now_ms)
         b.fixed_cleanings = s.fixed_cleanings
         b.cleanings_avoided = s.avoided
         b.fixed_minutes = s.fixed_minutes

@@ -102,6 +102,10 @@ def test_visits_and_savings_match_influxql(run: DemoRun, influx: Influx) -> None
         sv["fixed_cleanings"] - stored - v["unverifiable"], abs=0.11
     )
     assert 0 < sv["minutes_saved"] < sv["fixed_minutes"]
+    # The savings dashboard's data: one point per building and day, adding up to the summary.
+    daily = influx.query('SELECT sum("avoided") AS a, sum("minutes_saved") AS m FROM "savings"')
+    assert daily[0]["a"] == pytest.approx(sv["cleanings_avoided"], abs=0.5)
+    assert daily[0]["m"] == pytest.approx(sv["minutes_saved"], abs=0.5)
 
 
 def _subjects(influx: Influx, kind: str) -> set[str]:
