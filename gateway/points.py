@@ -73,7 +73,7 @@ def occupancy_lines(msg: Message, dev: Device) -> list[str]:
     )
     # The bulk of all points: every field is a validated int, so format them directly.
     return [
-        f"{head} {','.join(f'{k}={v}i' for k, v in r.fields.items())},"
+        f"{head} {','.join([f'{k}={v}i' for k, v in r.fields.items()])},"
         f"clock_ok={'true' if r.clock_ok else 'false'} {r.ts_ms}"
         for r in msg.records
     ]

@@ -118,30 +118,44 @@ def _records(payload: dict[str, Any], now_ms: int) -> list[Record]:
     records: list[Record] = []
     # Undated records count back from the receive time, newest first (CONTRACT.md).
     later_s = 0
+    latest = now_ms + MAX_FUTURE_MS
     for i in range(len(periods) - 1, -1, -1):
         rec = periods[i]
-        where = f"periods[{i}]."
         if not isinstance(rec, dict):
             raise Rejected("bad_type", f"periods[{i}] must be an object, got {rec!r:.40}")
-        period_s = _int(rec, "period_s", contract.PERIOD_S_MIN, contract.PERIOD_S_MAX, where)
+        # Each check's common case inline; `_int` and `event_time` (which name the record
+        # in their detail) only when that case does not hold.
+        period_s = rec.get("period_s")
+        if not (
+            type(period_s) is int and contract.PERIOD_S_MIN <= period_s <= contract.PERIOD_S_MAX
+        ):
+            period_s = _int(
+                rec, "period_s", contract.PERIOD_S_MIN, contract.PERIOD_S_MAX, f"periods[{i}]."
+            )
         fields = {"period_s": period_s}
         for key in contract.COUNT_FIELDS:
             v = rec.get(key)
             if v is None:
                 if key in rec:
-                    raise Rejected("bad_type", f"{where}{key} must be an integer, got None")
+                    raise Rejected("bad_type", f"periods[{i}].{key} must be an integer, got None")
                 continue
             hi = period_s if key == "presence_s" else MAX_INT
-            fields[key] = v if type(v) is int and 0 <= v <= hi else _int(rec, key, 0, hi, where)
+            fields[key] = (
+                v if type(v) is int and 0 <= v <= hi else _int(rec, key, 0, hi, f"periods[{i}].")
+            )
         if len(fields) == 1:
             raise Rejected(
                 "missing_member",
-                f"{where[:-1]} has none of {', '.join(contract.COUNT_FIELDS)}",
+                f"periods[{i}] has none of {', '.join(contract.COUNT_FIELDS)}",
             )
-        ts, clock_ok = event_time(rec.get("ts"), now_ms, where)
-        if not clock_ok:
-            ts = now_ms - later_s * 1000
-        records.append(Record(ts, clock_ok, fields))
+        ts = rec.get("ts")
+        if type(ts) is int and MIN_TS_MS <= ts <= latest:
+            records.append(Record(ts, True, fields))
+        else:
+            ts, clock_ok = event_time(ts, now_ms, f"periods[{i}].")
+            if not clock_ok:
+                ts = now_ms - later_s * 1000
+            records.append(Record(ts, clock_ok, fields))
         later_s += period_s
     records.reverse()
     return records
