@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,16 @@ from pletfri.services import Stack, running_stack
 from pletfri.settings import Settings, load_settings
 
 _db_numbers = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def keep_logging() -> Iterator[None]:
+    """Undo what a CLI command's `logs.setup` did to the root logger (level, handlers)."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

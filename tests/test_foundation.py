@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -88,17 +86,7 @@ def _commands(cmd: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     return found
 
 
-@pytest.fixture
-def keep_logging() -> Iterator[None]:
-    # The root command sets up logging on CliRunner's stderr, which closes after each call.
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
-def test_every_command_has_help(keep_logging: None) -> None:
+def test_every_command_has_help() -> None:
     runner = CliRunner()
     paths = _commands(typer.main.get_command(app))
     assert len(paths) > 5

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -125,7 +124,7 @@ def engine(
 
 
 @pytest.fixture
-def env(alert_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+def env(alert_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("PLETFRI_BACKEND__DATABASE_FILE", str(alert_settings.backend.database_file))
     monkeypatch.setenv("PLETFRI_INFLUX__URL", alert_settings.influx.url)
     monkeypatch.setenv("PLETFRI_INFLUX__DATABASE", alert_settings.influx.database)
@@ -133,8 +132,4 @@ def env(alert_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[C
     monkeypatch.setenv("PLETFRI_ALERTS__SMTP_PORT", str(alert_settings.alerts.smtp_port))
     monkeypatch.setenv("PLETFRI_ALERTS__QUIET_HOURS", "")
     monkeypatch.setenv("PLETFRI_ALERTS__RETRY_WAIT_S", "0")
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield CliRunner()
-    root.handlers[:] = handlers
-    root.setLevel(level)
+    return CliRunner()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,7 +19,7 @@ from pletfri.settings import Settings
 @pytest.fixture
 def run(
     backend: Backend, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[CliRunner]:
+) -> CliRunner:
     for key, value in {
         "BACKEND__DATABASE_FILE": settings.backend.database_file,
         "INFLUX__URL": settings.influx.url,
@@ -29,11 +27,7 @@ def run(
         "MQTT__PORT": settings.mqtt.port,
     }.items():
         monkeypatch.setenv(f"PLETFRI_{key}", str(value))
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield CliRunner()
-    root.handlers[:] = handlers
-    root.setLevel(level)
+    return CliRunner()
 
 
 @pytest.mark.usefixtures("need_topics")

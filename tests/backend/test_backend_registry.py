@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import csv
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -128,17 +126,13 @@ def test_the_sample_municipality() -> None:
 
 
 @pytest.fixture
-def run(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+def run(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("PLETFRI_BACKEND__DATABASE_FILE", str(settings.backend.database_file))
     monkeypatch.setenv("PLETFRI_INFLUX__URL", settings.influx.url)
     monkeypatch.setenv("PLETFRI_INFLUX__DATABASE", settings.influx.database)
     monkeypatch.setenv("PLETFRI_MQTT__PORT", str(settings.mqtt.port))
     monkeypatch.setenv("PLETFRI_GATEWAY__REGISTRY_FILE", str(settings.gateway.registry_file))
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield CliRunner()
-    root.handlers[:] = handlers
-    root.setLevel(level)
+    return CliRunner()
 
 
 def test_cli_sample_show_and_gateway_files(run: CliRunner, settings: Settings) -> None:

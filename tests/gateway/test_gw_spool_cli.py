@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,19 +35,7 @@ def test_spool_keeps_order_and_state_across_reopening_and_refuses_past_its_bound
     again.close()
 
 
-@pytest.fixture
-def keep_logging() -> Iterator[None]:
-    # The root command sets up logging on CliRunner's stderr, which closes after each call.
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
-def test_cli_says_what_is_missing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep_logging: None
-) -> None:
+def test_cli_says_what_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PLETFRI_GATEWAY__REGISTRY_FILE", str(tmp_path / "devices.csv"))
     monkeypatch.setenv("PLETFRI_GATEWAY__STATE_DIR", str(tmp_path / "state"))
     runner = CliRunner()
