@@ -2,8 +2,9 @@
 
 - planned: rooms due in the day's stored plans (a room due in two shifts counts twice), but
   for rooms without a station, which are counted as unverifiable;
-- done: visits that day; missed: planned cleanings with no visit at the room, once their
-  shift has ended (before then they are pending);
+- done: visits that day; missed: planned cleanings not done (`cleanings_done`: the k-th
+  cleaning due in a room that day is done once the room has k visits that local day, in
+  any shift), once their shift has ended (before then they are pending);
 - unplanned: visits at rooms not due in any plan that day;
 - too_short: visits shorter than ``backend.short_fraction`` of the room's estimated minutes;
 - no_leave_tap: visits closed without a leaving tap;
@@ -13,7 +14,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -47,6 +48,23 @@ class DayVerification:
     short_rooms: list[str] = field(default_factory=list)
     unneeded_rooms: list[str] = field(default_factory=list)
     unverifiable_rooms: list[str] = field(default_factory=list)
+
+
+def cleanings_done(due_rooms: Iterable[str], visits: Mapping[str, int]) -> list[bool]:
+    """Whether each of a day's planned cleanings counts as done, given each room's number of
+    visits that local day (so far).
+
+    `due_rooms` are the rooms of the day's due cleanings in shift order; a room due twice
+    needs two visits. Which shift a visit fell in does not matter: a cleaner who comes late
+    (after the shift, or in the next one) still cleaned the room. The alert rule
+    `missed_cleaning` judges by this too, so its alerts are the missed cleanings counted here.
+    """
+    seen: Counter[str] = Counter()
+    out = []
+    for room in due_rooms:
+        seen[room] += 1
+        out.append(seen[room] <= visits.get(room, 0))
+    return out
 
 
 def _quote(s: str) -> str:
@@ -125,11 +143,8 @@ def verify(
     for v in history:
         earlier[v.room].append(v.arrive_ms)
     today = [v for v in history if v.arrive_ms > start]
-    visits_at: dict[str, list[Visit]] = defaultdict(list)
-    for v in today:
-        visits_at[v.room].append(v)
-    due_count: Counter[str] = Counter()
-    for plan in plans:
+    due: list[tuple[Plan, str]] = []
+    for plan in sorted(plans, key=lambda p: p.start_ms):
         if plan.building not in wanted or plan.day != day:
             continue
         book = out[plan.building]
@@ -139,18 +154,22 @@ def verify(
                 book.unverifiable_rooms.append(e.room)
                 continue
             book.planned += 1
-            due_count[e.room] += 1
-            if due_count[e.room] <= len(visits_at[e.room]):
-                continue
-            if plan.end_ms <= now_ms:
-                book.missed += 1
-                book.missed_rooms.append(e.room)
-            else:
-                book.pending += 1
+            due.append((plan, e.room))
+    visited = Counter(v.room for v in today)
+    for (plan, room), done in zip(due, cleanings_done([r for _, r in due], visited), strict=True):
+        if done:
+            continue
+        book = out[plan.building]
+        if plan.end_ms <= now_ms:
+            book.missed += 1
+            book.missed_rooms.append(room)
+        else:
+            book.pending += 1
+    due_rooms = {r for _, r in due}
     for v in today:
         book = out[v.building]
         book.done += 1
-        if v.room not in due_count:
+        if v.room not in due_rooms:
             book.unplanned += 1
             book.unplanned_rooms.append(v.room)
         if v.short:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from datetime import date
 
 from backend import roomtypes
 from backend.alerts.model import Alert, Finding
 from backend.alerts.rules.base import Context, Rule
+from backend.alerts.sources import PlannedCleaning
+from backend.shifts import day_window
+from backend.verification import cleanings_done
 from pletfri.settings import Settings
 
 
 class MissedCleaning(Rule):
-    """A planned cleaning with no visit in its room by the end of its shift (plus grace)."""
+    """A planned cleaning not done (backend.verification.cleanings_done: the room's visits
+    that local day, in any shift, against the cleanings due in it that day) by the end of
+    its shift plus grace; one alert per room, shift and day."""
 
     name = "missed_cleaning"
     event = True
@@ -21,24 +27,41 @@ class MissedCleaning(Rule):
         self.grace_ms = self.cfg.grace_min * 60_000
 
     def evaluate(self, ctx: Context) -> list[Finding]:
-        planned = ctx.sources.planned(ctx.since_ms, ctx.now_ms - self.grace_ms)
-        visited: dict[str, list[int]] = defaultdict(list)
-        for v in ctx.visits:
-            visited[v.room].append(v.time)
-        findings = []
+        # The count is per day, so it needs the day's earlier cleanings and visits even where
+        # they are older than the lookback (a visit at 15:10 for a shift judged at 22:00).
+        first_ms = day_window(ctx.day(ctx.since_ms), ctx.tz)[0]
+        planned = sorted(
+            ctx.sources.planned(first_ms, ctx.now_ms - self.grace_ms), key=lambda p: p.start_ms
+        )
+        if not planned:
+            return []
+        visits: Counter[tuple[date, str]] = Counter(
+            # A visit counts on the day whose (start, end] holds it, as in verification.
+            (ctx.day(v.time - 1), v.room)
+            for v in ctx.readings.visits(first_ms + 1, ctx.now_ms)
+        )
+        by_day: dict[date, list[PlannedCleaning]] = defaultdict(list)
         for p in planned:
-            if any(p.start_ms <= t <= p.end_ms + self.grace_ms for t in visited[p.room]):
-                continue
-            findings.append(
-                Finding(
-                    self.name,
-                    f"{p.room}@{p.shift}@{ctx.day(p.start_ms)}",
-                    p.building,
-                    self.cfg.severity,
-                    {"shift": p.shift, "start_ms": p.start_ms, "end_ms": p.end_ms},
-                    room=p.room,
-                )
+            by_day[ctx.day(p.start_ms)].append(p)
+        findings = []
+        for day, cleanings in by_day.items():
+            done = cleanings_done(
+                [p.room for p in cleanings],
+                {room: n for (d, room), n in visits.items() if d == day},
             )
+            for p, ok in zip(cleanings, done, strict=True):
+                if ok or p.end_ms < ctx.since_ms:
+                    continue
+                findings.append(
+                    Finding(
+                        self.name,
+                        f"{p.room}@{p.shift}@{day}",
+                        p.building,
+                        self.cfg.severity,
+                        {"shift": p.shift, "start_ms": p.start_ms, "end_ms": p.end_ms},
+                        room=p.room,
+                    )
+                )
         return findings
 
     def cleared(self, alert: Alert, ctx: Context) -> bool:
