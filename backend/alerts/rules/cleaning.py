@@ -27,9 +27,7 @@ class MissedCleaning(Rule):
         self.grace_ms = self.cfg.grace_min * 60_000
 
     def evaluate(self, ctx: Context) -> list[Finding]:
-        # The count is per day, so it needs the day's earlier cleanings and visits even where
-        # they are older than the lookback (a visit at 15:10 for a shift judged at 22:00).
-        first_ms = day_window(ctx.day(ctx.since_ms), ctx.tz)[0]
+        first_ms = self._first_ms(ctx)
         planned = sorted(
             ctx.sources.planned(first_ms, ctx.now_ms - self.grace_ms), key=lambda p: p.start_ms
         )
@@ -50,7 +48,7 @@ class MissedCleaning(Rule):
                 {room: n for (d, room), n in visits.items() if d == day},
             )
             for p, ok in zip(cleanings, done, strict=True):
-                if ok or p.end_ms < ctx.since_ms:
+                if ok:
                     continue
                 findings.append(
                     Finding(
@@ -64,10 +62,18 @@ class MissedCleaning(Rule):
                 )
         return findings
 
+    @staticmethod
+    def _first_ms(ctx: Context) -> int:
+        # The count is per day, so the rule reads whole days: the day's earlier cleanings and
+        # visits count even where older than the lookback (a visit at 15:10 for a shift
+        # judged at 22:00 with a six-hour lookback).
+        return day_window(ctx.day(ctx.since_ms), ctx.tz)[0]
+
     def cleared(self, alert: Alert, ctx: Context) -> bool:
-        # Within the lookback, a plan no longer found missed has its visit now (a station's
-        # replayed queue) or was planned anew without the room. Older ones wait for an ack.
-        return alert.params["end_ms"] >= ctx.since_ms
+        # On a day the rule still reads, a cleaning no longer found missed has its visit now
+        # (a station's replayed queue, or a late visit that the day's count gives to this
+        # cleaning) or was planned anew without the room. Older ones wait for an ack.
+        return alert.params["start_ms"] >= self._first_ms(ctx)
 
 
 class OverdueRoom(Rule):
