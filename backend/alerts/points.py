@@ -2,7 +2,10 @@
 
 The point keeps the alert's opening time and tags; later changes (escalated, acknowledged,
 resolved) rewrite its fields, which InfluxDB merges into the same point, so counting
-points counts alerts.
+points counts alerts. Alerts of one kind opened in one building by the same evaluation
+share tags and opening time, and InfluxDB would merge them into one point too: each point's
+time is its opening time plus the alert id's last three digits in milliseconds (less than
+the time between two evaluations, so points of different evaluations do not meet either).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from backend.alerts.texts import render
 from pletfri.influx import Influx, InfluxError, line
 
 log = logging.getLogger(__name__)
+
+ID_SPREAD_MS = 1000
 
 
 def alert_line(alert: Alert, tz: ZoneInfo) -> str:
@@ -36,7 +41,7 @@ def alert_line(alert: Alert, tz: ZoneInfo) -> str:
     if alert.resolved_ms is not None:
         fields["resolved_ms"] = alert.resolved_ms
     tags = {"building": alert.building, "kind": alert.rule, "severity": alert.severity}
-    return line("alert", tags, fields, alert.opened_ms)
+    return line("alert", tags, fields, alert.opened_ms + alert.id % ID_SPREAD_MS)
 
 
 def flush(store: AlertStore, influx: Influx, tz: ZoneInfo) -> int:

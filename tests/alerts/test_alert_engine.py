@@ -7,6 +7,7 @@ import pytest
 
 from backend.alerts.acknowledge import AlertStateError
 from backend.alerts.engine import AlertEngine
+from backend.alerts.points import ID_SPREAD_MS
 from backend.alerts.store import AlertNotFound
 from pletfri.influx import Influx
 
@@ -42,7 +43,9 @@ def test_offline_station_opens_one_alert_and_resolves(
     rows = influx.query('SELECT * FROM "alert"')
     assert len(rows) == 1
     assert rows[0]["kind"] == "device_offline" and rows[0]["severity"] == "critical"
-    assert rows[0]["state"] == "resolved" and rows[0]["time"] == T0_MS
+    # The opening time, spread by the id so that alerts opened together stay apart.
+    assert rows[0]["state"] == "resolved"
+    assert rows[0]["time"] == T0_MS + first.new[0].id % ID_SPREAD_MS
     assert rows[0]["text"].startswith(f"Device offline: {STATION}: The station")
 
 

@@ -96,6 +96,9 @@ def test_alerts_are_the_cleanings_verification_counts_missed(
             "b001-r104@afternoon@2026-11-23",
         ]
         assert resolved == ["b001-r104@midday@2026-11-23"]
+        # Two alerts opened at 22:00 in one building: still two points (points.py).
+        rows = influx.query("SELECT count(subject) FROM alert WHERE kind = 'missed_cleaning'")
+        assert rows[0]["count"] == len(raised)
         still = sorted(a.room for a in engine.store.open_alerts("missed_cleaning"))
         book = monday.backend.verify(MONDAY, T0_MS + 14 * HOUR)["b001"]
         assert (book.planned, book.done, book.missed) == (6, 4, 2)
