@@ -195,3 +195,15 @@ class MQTTClient:
         except OSError:
             pass  # going away anyway
         s.close()
+
+
+def client_for(cfg):
+    """The device's client from its provisioned config (pletfri_fw.config keys)."""
+    return MQTTClient(
+        cfg["host"],
+        cfg["port"],
+        cfg["device"],
+        cfg["mqtt_user"],
+        cfg["mqtt_password"],
+        cfg["keepalive_s"],
+    )

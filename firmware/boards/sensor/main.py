@@ -9,7 +9,7 @@ from pletfri_fw import config, pins
 from pletfri_fw import hw_esp32 as hw
 from pletfri_fw.backoff import Backoff
 from pletfri_fw.clock import Clock
-from pletfri_fw.mqtt_client import MQTTClient
+from pletfri_fw.mqtt_client import client_for
 from pletfri_fw.osfs import OsFS
 from pletfri_fw.sensor import Sensor
 from pletfri_fw.store import Store
@@ -20,14 +20,7 @@ RETRY_SLEEP_MS = 3600000
 
 def build(cfg, wifi, health, clock):
     store = Store(OsFS("q"), cfg["queue_max"])  # "q" is /q on the device
-    link = MQTTClient(
-        cfg["host"],
-        cfg["port"],
-        cfg["device"],
-        cfg["mqtt_user"],
-        cfg["mqtt_password"],
-        cfg["keepalive_s"],
-    )
+    link = client_for(cfg)
     seed = int(wifi.mac_hex()[-8:], 16)
     cap = 120000 if cfg.get("mains") else 4000
     uplink = Uplink(cfg["device"], link, store, wifi, Backoff(500, cap, seed))

@@ -8,7 +8,7 @@ from pletfri_fw import hw_esp32 as hw
 from pletfri_fw.backoff import Backoff
 from pletfri_fw.clock import Clock
 from pletfri_fw.feedback import Feedback
-from pletfri_fw.mqtt_client import MQTTClient
+from pletfri_fw.mqtt_client import client_for
 from pletfri_fw.osfs import OsFS
 from pletfri_fw.pn532 import PN532
 from pletfri_fw.pseudonym import Pseudonymiser
@@ -61,14 +61,7 @@ def main():
     wifi = hw.Wifi(cfg["wifi_ssid"], cfg["wifi_password"])
     store = Store(OsFS("q"), cfg["queue_max"])  # "q" is /q on the device
     store.begin_boot()
-    link = MQTTClient(
-        cfg["host"],
-        cfg["port"],
-        cfg["device"],
-        cfg["mqtt_user"],
-        cfg["mqtt_password"],
-        cfg["keepalive_s"],
-    )
+    link = client_for(cfg)
     seed = int(wifi.mac_hex()[-8:], 16)
     uplink = Uplink(cfg["device"], link, store, wifi, Backoff(1000, 120000, seed))
     clock = Clock()
