@@ -19,7 +19,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from pletfri.settings import Settings
+from pletfri.settings import Settings, as_environment
 from pletfri_fw import contract
 
 SENSORS = [f"occ-{i:012x}" for i in range(5000)]
@@ -107,17 +107,7 @@ def start_publisher(
 def gateway_process(s: Settings, log: Path) -> subprocess.Popen[bytes]:
     """`pletfri gateway run` as production runs it: its own process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLETFRI_")}
-    env.update(
-        {
-            "PLETFRI_MQTT__PORT": str(s.mqtt.port),
-            "PLETFRI_INFLUX__URL": s.influx.url,
-            "PLETFRI_INFLUX__DATABASE": s.influx.database,
-            "PLETFRI_GATEWAY__REGISTRY_FILE": str(s.gateway.registry_file),
-            "PLETFRI_GATEWAY__STATE_DIR": str(s.gateway.state_dir),
-            "PLETFRI_GATEWAY__CLIENT_ID": s.gateway.client_id,
-            "PLETFRI_LOG_LEVEL": "WARNING",
-        }
-    )
+    env.update(as_environment(s), PLETFRI_LOG_LEVEL="WARNING")
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         return subprocess.Popen(

@@ -267,3 +267,16 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
             f"invalid settings in {where}PLETFRI_* environment variables: {problems} "
             "(see docs/configuration.md)"
         ) from None
+
+
+def as_environment(settings: Settings) -> dict[str, str]:
+    """`settings` as PLETFRI_* variables, so a child `pletfri` process runs with the same.
+
+    Each section goes as one JSON value (PLETFRI_MQTT='{...}'); a variable naming one key
+    (PLETFRI_MQTT__PORT) still overrides it.
+    """
+    env = {}
+    for name, value in settings:
+        key = f"PLETFRI_{name.upper()}"
+        env[key] = value.model_dump_json() if isinstance(value, BaseModel) else str(value)
+    return env

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from pletfri.cli import app
 from pletfri.services import InfluxDB, Mosquitto, ServiceError, running_stack
-from pletfri.settings import ConfigError, load_settings
+from pletfri.settings import ConfigError, as_environment, load_settings
 
 
 def test_env_overrides_toml_overrides_defaults(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -22,6 +22,24 @@ def test_env_overrides_toml_overrides_defaults(tmp_path: Path, monkeypatch) -> N
     s = load_settings(cfg)
     assert (s.mqtt.host, s.mqtt.port, s.influx.database) == ("broker.local", 1999, "x")
     assert s.gateway.batch_lines == 5000
+
+
+def test_settings_pass_to_a_child_process_through_the_environment(
+    tmp_path: Path,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    s = load_settings(
+        mqtt={"port": 1884, "password": "p w"},
+        gateway={"registry_file": tmp_path / "d.csv", "batch_lines": 7},
+        log_level="DEBUG",
+    )
+    for key, value in as_environment(s).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("PLETFRI_GATEWAY__BATCH_LINES", "9")
+    child = load_settings()
+    assert child.model_copy(update={"gateway": s.gateway}) == s
+    assert child.gateway.batch_lines == 9
+    assert child.gateway.registry_file == tmp_path / "d.csv"
 
 
 def test_config_file_from_environment(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ from gwhelpers import Fleet, check_stream, own_settings, stream, wait_for
 from gateway.service import Gateway
 from pletfri.influx import Influx
 from pletfri.services import Stack
-from pletfri.settings import Settings
+from pletfri.settings import Settings, as_environment
 
 pytestmark = pytest.mark.slow
 
@@ -72,17 +72,7 @@ def test_broker_restart_loses_nothing(own_stack: Stack, tmp_path: Path) -> None:
 
 def _gateway_process(s: Settings, log: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLETFRI_")}
-    env.update(
-        {
-            "PLETFRI_MQTT__PORT": str(s.mqtt.port),
-            "PLETFRI_INFLUX__URL": s.influx.url,
-            "PLETFRI_INFLUX__DATABASE": s.influx.database,
-            "PLETFRI_GATEWAY__REGISTRY_FILE": str(s.gateway.registry_file),
-            "PLETFRI_GATEWAY__STATE_DIR": str(s.gateway.state_dir),
-            "PLETFRI_GATEWAY__CLIENT_ID": s.gateway.client_id,
-            "PLETFRI_GATEWAY__BATCH_INTERVAL_S": "0.1",
-        }
-    )
+    env.update(as_environment(s), PLETFRI_GATEWAY__BATCH_INTERVAL_S="0.1")
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-c", "from pletfri.cli import main; main()", "gateway", "run"],
