@@ -30,7 +30,7 @@ from gateway_load import gateway_process, messages, start_publisher, write_regis
 from paho.mqtt.enums import CallbackAPIVersion
 
 from pletfri.influx import Influx
-from pletfri.services import running_stack
+from pletfri.services import Stack, running_stack
 from pletfri.settings import Settings, load_settings
 from pletfri_fw import contract
 
@@ -39,6 +39,8 @@ from pletfri_fw import contract
 PLAIN_ROOT = "plainrx/v1/dev/"
 # A round ends this long after the last message or point arrived.
 IDLE_S = 8.0
+# Each round's messages are dated this far after the last round's.
+ROUND_MS = 10 * 24 * 3_600_000
 COUNTS = (
     ("occupancy", "period_s"),
     ("device", "batt_mv"),
@@ -72,15 +74,19 @@ def _plain(port: int, n: int, ready: mp.Event, result: mp.Queue) -> None:
     client.disconnect()
 
 
-def plain_round(port: int, rate: float, msgs: list[tuple[str, bytes]]) -> dict[str, float]:
+def plain_round(
+    port: int, rate: float, msgs: list[tuple[str, bytes]], meter: Meter
+) -> dict[str, float]:
     ctx = mp.get_context("fork")
     ready, result = ctx.Event(), ctx.Queue()
     sub = ctx.Process(target=_plain, args=(port, len(msgs), ready, result), daemon=True)
     sub.start()
     ready.wait(10)
+    meter.start()
     pub, pq = start_publisher(port, rate, msgs)
     p = pq.get(timeout=300)
     r = result.get(timeout=300)
+    cpu = meter.stop()
     pub.join()
     sub.join()
     elapsed = r["t_last"] - p["t0"]
@@ -90,13 +96,18 @@ def plain_round(port: int, rate: float, msgs: list[tuple[str, bytes]]) -> dict[s
         "tail_s": r["t_last"] - p["t_sent"],
         "msg_s": r["got"] / elapsed if elapsed > 0 else 0.0,
         "cpu_us": r["cpu_us"],
+        "pub_us": p["cpu_s"] / len(msgs) * 1e6,
+        **cpu,
     }
 
 
-def stored(influx: Influx) -> int:
+def stored(influx: Influx, since_ms: int = 0) -> int:
+    """Points of the mix in InfluxDB, dated from `since_ms` on (one round's own range)."""
     total = 0
     for measurement, field in COUNTS:
-        rows = influx.query(f'SELECT count("{field}") FROM "{measurement}"')
+        rows = influx.query(
+            f'SELECT count("{field}") FROM "{measurement}" WHERE time >= {since_ms}ms'
+        )
         total += int(rows[0]["count"]) if rows else 0
     return total
 
@@ -107,19 +118,52 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, all cores (/proc/stat)."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    hz = os.sysconf("SC_CLK_TCK")
+    return (sum(ticks) - idle) / hz, sum(ticks) / hz
+
+
+class Meter:
+    """CPU of the broker and InfluxDB, and how busy the machine's cores were, over a round."""
+
+    def __init__(self, stack: Stack) -> None:
+        assert stack.mosquitto.proc is not None and stack.influxdb.proc is not None
+        self.pids = {"broker": stack.mosquitto.proc.pid, "influxd": stack.influxdb.proc.pid}
+
+    def start(self) -> None:
+        self.cpu0 = {name: cpu_s(pid) for name, pid in self.pids.items()}
+        self.machine0 = machine_busy()
+
+    def stop(self) -> dict[str, float]:
+        out = {name: cpu_s(pid) - self.cpu0[name] for name, pid in self.pids.items()}
+        busy, total = machine_busy()
+        out["busy_pct"] = 100 * (busy - self.machine0[0]) / max(total - self.machine0[1], 1e-9)
+        return out
+
+
 def gateway_round(
-    s: Settings, pid: int, rate: float, msgs: list[tuple[str, bytes]], expected_points: int
+    s: Settings,
+    pid: int,
+    rate: float,
+    msgs: list[tuple[str, bytes]],
+    expected_points: int,
+    since_ms: int,
+    meter: Meter,
 ) -> dict[str, float]:
     with Influx(s.influx) as influx:
-        before = stored(influx)
+        before = stored(influx, since_ms)
         cpu0 = cpu_s(pid)
+        meter.start()
         pub, pq = start_publisher(s.mqtt.port, rate, msgs)
         last, t_last = before, time.monotonic()
         p = None
         # Until every point is stored, or the publisher is done and nothing more arrives.
         while last - before < expected_points:
             time.sleep(0.1)
-            now = stored(influx)
+            now = stored(influx, since_ms)
             if now != last:
                 last, t_last = now, time.monotonic()
             if p is None and not pq.empty():
@@ -127,6 +171,7 @@ def gateway_round(
             if p is not None and time.monotonic() - t_last > IDLE_S:
                 break
         cpu = cpu_s(pid) - cpu0
+        others = meter.stop()
         if p is None:
             p = pq.get(timeout=120)
         pub.join()
@@ -140,7 +185,16 @@ def gateway_round(
         "msg_s": msgs_done / elapsed,
         "points_s": points / elapsed,
         "cpu_us": cpu / max(msgs_done, 1) * 1e6,
+        "pub_us": p["cpu_s"] / len(msgs) * 1e6,
+        **others,
     }
+
+
+def cpu_row(rate: float, who: str, r: dict[str, float], n: int, elapsed: float) -> str:
+    return (
+        f"| {rate:,.0f} | {who} | {r['pub_us']:.0f} | {r['broker'] / n * 1e6:.0f} "
+        f"| {r['cpu_us']:.0f} | {r['influxd'] / elapsed * 100:.0f} % | {r['busy_pct']:.0f} % |"
+    )
 
 
 def main() -> None:
@@ -163,8 +217,11 @@ def main() -> None:
         )
         write_registry(s)
         gw = gateway_process(s, args.run_dir / "gateway.log")
+        meter = Meter(stack)
         time.sleep(2.0)
-        base_ms = int(time.time() * 1000) - 30 * 24 * 3_600_000
+        rates = [float(r) for r in args.rates.split(",")]
+        # In the past (the gateway re-dates far-future points), 10 days per round.
+        base_ms = int(time.time() * 1000) - (len(rates) + 2) * ROUND_MS
         print(
             "| offered msg/s | plain: delivered / broker-acked | plain: tail s | plain msg/s "
             "| plain CPU us/msg | gateway: broker-acked | gateway: points stored / expected "
@@ -173,16 +230,19 @@ def main() -> None:
         )
         print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         all_points = 0
+        cpu_rows: list[str] = []
         try:
-            for boot, rate in enumerate(float(r) for r in args.rates.split(",")):
+            for boot, rate in enumerate(rates):
                 n = int(rate * args.seconds)
                 plain_msgs = [
                     (PLAIN_ROOT + t[len(contract.DEV_ROOT) :], b)
                     for t, b in messages(n, 1000 + boot, base_ms)[0]
                 ]
-                plain = plain_round(s.mqtt.port, rate, plain_msgs)
-                gw_msgs, pts = messages(n, boot + 1, base_ms + boot * 10 * 24 * 3_600_000)
-                g = gateway_round(s, gw.pid, rate, gw_msgs, pts)
+                plain = plain_round(s.mqtt.port, rate, plain_msgs, meter)
+                # Each round's points lie in a range of their own.
+                since_ms = base_ms + boot * ROUND_MS
+                gw_msgs, pts = messages(n, boot + 1, since_ms)
+                g = gateway_round(s, gw.pid, rate, gw_msgs, pts, since_ms - 3_600_000, meter)
                 all_points += pts
                 print(
                     f"| {rate:,.0f} | {plain['delivered']:,} / {plain['acked']:,} "
@@ -193,6 +253,18 @@ def main() -> None:
                     f"| {g['msg_s'] / plain['msg_s']:.2f} |",
                     flush=True,
                 )
+                cpu_rows.append(cpu_row(rate, "plain", plain, n, n / max(plain["msg_s"], 1)))
+                cpu_rows.append(cpu_row(rate, "gateway", g, n, n / max(g["msg_s"], 1)))
+            print(
+                "\nCPU over each round: publisher, broker and the process under test per "
+                "message; InfluxDB and the whole machine (all cores) as a share of the round"
+            )
+            print(
+                "\n| offered msg/s | round | publisher us/msg | broker us/msg "
+                "| subscriber or gateway us/msg | influxd | machine busy |"
+            )
+            print("|---|---|---|---|---|---|---|")
+            print("\n".join(cpu_rows))
             # Nothing lost: once the backlog has drained, every point of every round is there.
             with Influx(s.influx) as influx:
                 total, t_change = stored(influx), time.monotonic()
