@@ -147,9 +147,8 @@ class Fleet:
 
     def _set_station_link(self, device: str, online: bool, now_ms: int) -> None:
         link = self.links[device]
-        link.online = online
+        link.online = online  # off the air, the link's connection is gone too
         if not online:
-            link.close(False)  # the network is gone, and the connection with it
             # The broker would publish the station's Last Will; over a shared connection
             # the simulator does it for the device.
             self.pool.publish(device, contract.STATUS, contract.STATUS_OFFLINE, retain=True)

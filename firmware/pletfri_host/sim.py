@@ -47,15 +47,28 @@ class SharedLink:
     def __init__(self, device: str, carrier: Carrier) -> None:
         self.device = device
         self.carrier = carrier
-        self.online = True
+        self._online = True
         self.on_message: Callable[[str, bytes], None] | None = None
         self.on_puback: Callable[[int], None] | None = None
         self._up = False
         self._pid = 0
         self.inbox: list[tuple[str, bytes]] = []
 
+    @property
+    def online(self) -> bool:
+        return self._online
+
+    @online.setter
+    def online(self, online: bool) -> None:
+        # Off the air, the connection is gone with the network: coming back needs a new
+        # open(), as a real device reconnects, and what was on its way is lost.
+        self._online = online
+        if not online:
+            self._up = False
+            self.inbox.clear()
+
     def up(self) -> bool:
-        return self._up and self.online
+        return self._up
 
     def open(self, will_topic: str, will_payload: bytes, now_ms: int) -> None:
         if not self.online:
@@ -89,9 +102,6 @@ class SharedLink:
             self.inbox.append((contract.topic(self.device, channel), payload))
 
     def poll(self, now_ms: int) -> None:
-        if not self.online:
-            self._up = False
-            self.inbox.clear()
         while self.inbox and self.on_message:
             self.on_message(*self.inbox.pop(0))
 

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from pletfri_host.sim import SharedLink
 from sim.calendar import SimDay, last_full_week_monday, school_week
 from sim.cleaning import BehaviourConfig, PlannedRoom, work_shift
 from sim.faults import plant
@@ -166,3 +167,28 @@ def test_fault_taps_use_the_cleaning_of_the_day(small: Municipality) -> None:
     clone = f.clone_tap(by_b, m)
     assert clone is not None
     assert clone.station in {r.station for r in m.building(f.clone_building).rooms}
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def publish(self, device, channel, payload, qos=1, retain=False, on_acked=None) -> None:  # type: ignore[no-untyped-def]
+        self.sent.append((device, channel))
+
+
+def test_shared_link_off_the_air_needs_a_new_connection() -> None:
+    link = SharedLink("nfc-a4cf12000001", _Recorder())
+    link.open("will", b"offline", 0)
+    link.deliver("need", b"{}")
+    assert link.up() and link.inbox
+    link.online = False
+    # Down at once, not only at the next poll; what was on its way is lost.
+    assert not link.up() and not link.inbox
+    with pytest.raises(OSError, match="off the air"):
+        link.publish("pletfri/v1/dev/nfc-a4cf12000001/tap", b"{}")
+    link.online = True
+    assert not link.up(), "back on the air, the device must connect again"
+    link.open("will", b"offline", 0)
+    link.publish("pletfri/v1/dev/nfc-a4cf12000001/tap", b"{}")
+    assert link.carrier.sent == [("nfc-a4cf12000001", "tap")]  # type: ignore[attr-defined]
