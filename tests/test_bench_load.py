@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -40,9 +41,12 @@ def test_pubacks_refusal_is_an_error() -> None:
 
 
 def test_publisher_delivers_every_message_as_made(stack: Stack) -> None:
-    msgs, _ = gateway_load.messages(3000, 1, int(time.time() * 1000) - 86_400_000)
+    made, _ = gateway_load.messages(3000, 1, int(time.time() * 1000) - 86_400_000)
+    # A tree of its own: the session's broker holds other tests' retained statuses.
+    root = f"loadtest/{uuid.uuid4().hex}/"
+    msgs = [(root + topic, payload) for topic, payload in made]
     # A payload longer than 127 bytes needs a two-byte remaining length.
-    msgs.append(("pletfri/v1/dev/occ-000000000001/heartbeat", b"x" * 300))
+    msgs.append((root + "occ-000000000001/heartbeat", b"x" * 300))
     got: list[tuple[str, bytes]] = []
     subscribed = threading.Event()
     sub = mqtt.Client(
@@ -51,7 +55,7 @@ def test_publisher_delivers_every_message_as_made(stack: Stack) -> None:
     sub.on_message = lambda c, u, m: got.append((m.topic, m.payload))
     sub.on_subscribe = lambda *a: subscribed.set()
     sub.connect("127.0.0.1", stack.mosquitto.port)
-    sub.subscribe("pletfri/v1/dev/+/+", qos=1)
+    sub.subscribe(root + "#", qos=1)
     sub.loop_start()
     try:
         assert subscribed.wait(10)
