@@ -20,8 +20,9 @@ from typing import Any
 
 from pletfri_fw import contract
 from pletfri_fw.sensor import Sensor
+from pletfri_fw.sensor_state import HOLDOFF_MS
 from pletfri_fw.station import Station
-from pletfri_host.sim import SharedLink, make_sensor, make_station
+from pletfri_host.sim import SharedLink, make_sensor, make_station, pir_wakes
 from sim.calendar import Calendar
 from sim.cleaning import Tap
 from sim.faults import HEALTHY_MV, Faults
@@ -205,7 +206,12 @@ class Fleet:
                 self._wake(s, wake)
             n = s.usage.motion(start, step_s, day) if day else 0
             if n:
-                s.sensor.pir(mid, n)
+                # The PIR's hold-off: a battery sensor counts busy minutes, not triggers.
+                busy = min(n, step_s * 1000 // HOLDOFF_MS)
+                if s.awake_since is None:
+                    pir_wakes(s.sensor, mid, busy)
+                else:
+                    s.sensor.pir(mid, busy)
             if wake is not None and wake >= mid:
                 self._wake(s, wake)
 

@@ -11,6 +11,10 @@ _HEAD_LEN = struct.calcsize(_HEAD)
 _REC = "<qIII"
 _REC_LEN = struct.calcsize(_REC)
 MAX_CLOSED = 24
+# After a PIR or door wake neither may wake the chip for this long (boot.py): a person in
+# the room keeps the PIR high, and each wake costs energy. So a battery sensor's `motion`
+# counts busy minutes, not every trigger.
+HOLDOFF_MS = 60000
 
 
 class State:
@@ -84,3 +88,12 @@ def roll(st, now_ms):
             st.closed.pop(0)  # the radio failed for a day: keep the newest day
         st.motion = st.presence_s = st.entries = 0
         st.period_start = end
+
+
+def count_wake(st, now_ms, door, n=1):
+    """The fast path of a PIR or door wake (boot.py): count it into the open period."""
+    roll(st, now_ms)
+    if door:
+        st.entries += n
+    else:
+        st.motion += n

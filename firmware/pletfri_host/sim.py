@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from pletfri_fw import contract
+from pletfri_fw import sensor_state as ss
 from pletfri_fw.backoff import Backoff
 from pletfri_fw.clock import Clock
 from pletfri_fw.feedback import Feedback
@@ -157,3 +158,14 @@ def make_sensor(
     store = Store(fs if fs is not None else MemFS())
     uplink = Uplink(device, link, store, None, Backoff(500, 4000, _seed(device)), puback_ms=0)
     return Sensor(uplink, _clock(unix_offset_ms), rtc or MemRtc(), health, settings)
+
+
+def pir_wakes(sensor: Sensor, now_ms: int, wakes: int) -> None:
+    """PIR wakes of a sleeping battery sensor, counted as its boot.py does: into the state
+    in RTC memory, which the next radio wake's `resume` reads. (Its `pir` is for an awake
+    sensor: a sleeping one's in-memory state is replaced at `resume`.)"""
+    st = ss.unpack(sensor.rtc.read())
+    if st is None or now_ms >= st.next_send:
+        return  # no state yet, or a radio wake is due: main.py runs and counts nothing
+    ss.count_wake(st, now_ms, False, wakes)
+    sensor.rtc.write(ss.pack(st))

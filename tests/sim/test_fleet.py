@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import date, timedelta
@@ -13,11 +14,12 @@ from paho.mqtt.enums import CallbackAPIVersion
 from gateway.validate import parse
 from pletfri.settings import Settings
 from pletfri_fw import contract
-from sim.calendar import school_week
+from sim.calendar import Calendar, school_week
 from sim.cleaning import PlannedRoom, work_shift
 from sim.faults import plant
 from sim.fleet import Fleet
 from sim.link import Pool
+from sim.usage import RoomUsage, UsageConfig
 from sim.world import Municipality
 
 TZ = ZoneInfo("Europe/Copenhagen")
@@ -88,3 +90,34 @@ def test_one_day_of_the_fleet_reaches_the_broker_valid_and_paced(
     # Each station's birth; the offline one's Last Will and its birth when it is back.
     assert mine == [b"online", b"offline", b"online"], mine
     assert len(statuses) == len(fleet.stations) + 2
+    _motion_is_the_usage_models(small, cal, faults.dead_sensor, got)
+
+
+def _motion_is_the_usage_models(
+    m: Municipality, cal: Calendar, dead: str, got: list[tuple[str, bytes]]
+) -> None:
+    """Every period a sensor sent counts what the usage model drew for it (busy minutes,
+    through the PIR's hold-off), whether the sensor slept or was awake at the time."""
+    busy: dict[str, list[tuple[int, int]]] = {}
+    kinds = {b.id: b.kind for b in m.buildings}
+    start, end = int(cal.start.timestamp() * 1000), int(cal.end.timestamp() * 1000)
+    for room in m.rooms():
+        if room.sensor is None or room.sensor == dead:
+            continue
+        usage = RoomUsage(room, kinds[room.building], 3, UsageConfig())
+        mids = busy[room.sensor] = []
+        for t in range(start, end, 900_000):
+            day = cal.day_of(t)
+            n = usage.motion(cal.local(t), 900, day) if day else 0
+            mids.append((t + 450_000, min(n, 15)))
+    compared = 0
+    for topic, payload in got:
+        device, channel = contract.parse_topic(topic) or ("", "")
+        if channel != contract.OCCUPANCY or device not in busy:
+            continue
+        for p in json.loads(payload)["periods"]:
+            ends = p["ts"]
+            want = sum(n for mid, n in busy[device] if ends - 900_000 <= mid < ends)
+            assert p.get("motion", 0) == want, (device, ends)
+            compared += 1
+    assert compared > 20 * len(busy)

@@ -1,15 +1,13 @@
 # Occupancy sensor: the fast path of a wake by the PIR or the door contact. It only
 # counts the event in RTC memory and sleeps again, without Wi-Fi and without importing
 # the rest, so it costs a fraction of a radio wake (docs/firmware.md, energy model).
-# After such a wake neither may wake the chip for HOLDOFF_MS: a person in the room keeps
-# the PIR high, and each wake costs energy; a timer wake then listens again.
+# After such a wake neither may wake the chip for a hold-off (sensor_state.HOLDOFF_MS);
+# a timer wake then listens again.
 import machine
 
 from pletfri_fw import hw_esp32 as hw
 from pletfri_fw import pins
 from pletfri_fw import sensor_state as ss
-
-HOLDOFF_MS = 60000
 
 if machine.reset_cause() == machine.DEEPSLEEP_RESET:
     rtc = hw.RtcMemory()
@@ -18,13 +16,9 @@ if machine.reset_cause() == machine.DEEPSLEEP_RESET:
     if st is not None and now < st.next_send:
         woke = hw.woke_by()
         if woke is not None:
-            ss.roll(st, now)
-            if woke == "door":
-                st.entries += 1
-            else:
-                st.motion += 1
+            ss.count_wake(st, now, woke == "door")
             rtc.write(ss.pack(st))
-            hw.deep_sleep(min(HOLDOFF_MS, st.next_send - now))
+            hw.deep_sleep(min(ss.HOLDOFF_MS, st.next_send - now))
         else:
             # The hold-off ended before the next radio wake: listen again.
             hw.deep_sleep(st.next_send - now, pins.SENSOR["pir"], pins.SENSOR["door"])
