@@ -116,8 +116,11 @@ class MissedCleaningRule(AlertRule):
 
 
 class OverdueRoomRule(AlertRule):
-    # "Far over": a need score of at least factor x backend.need_threshold.
+    # "Far over": a need score of at least factor x backend.need_threshold ...
     factor: float = Field(2.0, ge=1)
+    # ... for this long without a visit: longer than a shift, so that the shift which
+    # cleans the room has had its chance.
+    hours: float = Field(8.0, gt=0, le=168)
 
 
 class DeviceOfflineRule(AlertRule):

@@ -106,25 +106,26 @@ class Readings:
             for r in rows
         ]
 
-    def needs_over(self, since_ms: int, until_ms: int, limit: float) -> list[dict[str, Any]]:
-        """Rooms with a need point scoring at least `limit`: the `time`, `building`,
-        `room` and `score` of each such room's newest need point (of any score)."""
+    def needs_over(
+        self, since_ms: int, until_ms: int, limit: float
+    ) -> tuple[list[dict[str, Any]], dict[str, list[int]]]:
+        """Rooms with a need point scoring at least `limit`: the `time`, `building`, `room`
+        and `score` of each such room's newest need point (of any score), and the times of
+        each room's points at or over the limit."""
         span = _span(since_ms, until_ms)
-        rooms = {
-            r["room"]
-            for r in self._q(
-                f'SELECT "score", "room" FROM "need" WHERE {span} AND "score" >= {limit}'
-            )
-            if r.get("room")
-        }
-        return self._per(
+        over: dict[str, list[int]] = {}
+        for r in self._q(f'SELECT "score", "room" FROM "need" WHERE {span} AND "score" >= {limit}'):
+            if r.get("room"):
+                over.setdefault(r["room"], []).append(int(r["time"]))
+        newest = self._per(
             "room",
-            rooms,
+            over,
             lambda w: (
                 f'SELECT last("score") AS "score" FROM "need" WHERE {span} AND {w} '
                 'GROUP BY "building", "room"'
             ),
         )
+        return newest, over
 
     def latest_visit(self, since_ms: int, until_ms: int, rooms: Iterable[str]) -> dict[str, int]:
         """For these rooms: the time of the newest visit."""

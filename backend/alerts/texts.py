@@ -25,12 +25,12 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "en": (
             "Heavily used room not cleaned: {room}",
             "{room} has a cleaning need of {score:.1f}, {factor:.1f} times its threshold of "
-            "{threshold:.1f}, and has not been cleaned since.",
+            "{threshold:.1f}, and has not been cleaned since it passed that at {since}.",
         ),
         "da": (
             "Meget brugt lokale ikke rengjort: {room}",
             "{room} har et rengøringsbehov på {score:.1f}, {factor:.1f} gange grænsen på "
-            "{threshold:.1f}, og er ikke rengjort siden.",
+            "{threshold:.1f}, og er ikke rengjort, siden det nåede dertil {since}.",
         ),
     },
     "device_offline": {

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from backend.alerts.engine import AlertEngine
 from backend.alerts.model import Evaluation
 from backend.alerts.sources import PlannedCleaning, StaticSources
+from backend.alerts.texts import render
 from pletfri.influx import Influx
 
 from .helpers import (
@@ -57,25 +60,31 @@ def test_missed_cleaning_quiet_when_visited_or_within_grace(
     assert fired(engine.evaluate(T0_MS), "missed_cleaning") == []
 
 
-def test_overdue_room_fires_far_over_threshold(engine: AlertEngine, influx: Influx) -> None:
-    write(
-        influx,
-        "need",
-        {"building": "b001", "room": "b001-r101"},
-        {"score": 2.5, "due": True},
-        T0_MS - HOUR,
-    )
-    write(
-        influx,
-        "need",
-        {"building": "b001", "room": "b001-r102"},
-        {"score": 1.5, "due": True},
-        T0_MS - HOUR,
-    )
-    assert fired(engine.evaluate(T0_MS), "overdue_room") == ["b001-r101"]
-    # Cleaned: the condition clears.
+def _need(influx: Influx, room: str, score: float, at_ms: int) -> None:
+    write(influx, "need", {"building": "b001", "room": room}, {"score": score, "due": True}, at_ms)
+
+
+def test_overdue_room_fires_far_over_threshold_for_hours(
+    engine: AlertEngine, influx: Influx
+) -> None:
+    # r101 far over its threshold since 9 h ago (the rule's default wait is 8 h), r102
+    # over the threshold but not twice it, r103 far over for only 2 h: its shift may
+    # still come.
+    _need(influx, "b001-r101", 2.2, T0_MS - 9 * HOUR)
+    _need(influx, "b001-r101", 2.5, T0_MS - HOUR)
+    _need(influx, "b001-r102", 1.5, T0_MS - 9 * HOUR)
+    _need(influx, "b001-r103", 2.5, T0_MS - 2 * HOUR)
+    result = engine.evaluate(T0_MS)
+    assert fired(result, "overdue_room") == ["b001-r101"]
+    alert = next(a for a in result.new if a.rule == "overdue_room")
+    assert alert.params["since_ms"] == T0_MS - 9 * HOUR and alert.params["score"] == 2.5
+    text = render(alert, "opened", "en", ZoneInfo("Europe/Copenhagen"))["text"]
+    assert "not been cleaned since it passed that at 2026-11-23" in text
+    # Cleaned: the condition clears, and the next need points count from the visit.
     visit(influx, "b001-r101", T0_MS + MIN, 900)
-    assert [a.subject for a in engine.evaluate(T0_MS + 2 * MIN).resolved] == ["b001-r101"]
+    _need(influx, "b001-r101", 2.1, T0_MS + 2 * HOUR)
+    assert [a.subject for a in engine.evaluate(T0_MS + 3 * HOUR).resolved] == ["b001-r101"]
+    assert fired(engine.evaluate(T0_MS + 7 * HOUR), "overdue_room") == ["b001-r103"]
 
 
 def test_short_visit_fires_for_visits_the_backend_judged_short(

@@ -13,6 +13,9 @@ from backend.shifts import day_window
 from backend.verification import cleanings_done
 from pletfri.settings import Settings
 
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+
 
 class MissedCleaning(Rule):
     """A planned cleaning not done (backend.verification.cleanings_done: the room's visits
@@ -77,7 +80,12 @@ class MissedCleaning(Rule):
 
 
 class OverdueRoom(Rule):
-    """A room whose need score is far over its threshold, not visited since."""
+    """A room whose need score has been far over its threshold for `hours` without a visit.
+
+    Far over alone is not enough: a busy toilet or day-care room passes twice its threshold
+    on an ordinary day, hours before the shift that cleans it. The rule looks back `hours`
+    plus a day, so a room with one need point a day (the plan's) is still seen.
+    """
 
     name = "overdue_room"
 
@@ -87,12 +95,22 @@ class OverdueRoom(Rule):
 
     def evaluate(self, ctx: Context) -> list[Finding]:
         limit = self.threshold * self.cfg.factor
-        needs = ctx.readings.needs_over(ctx.since_ms, ctx.now_ms, limit)
-        last_visit = ctx.readings.latest_visit(ctx.since_ms, ctx.now_ms, {r["room"] for r in needs})
+        wait_ms = int(self.cfg.hours * HOUR_MS)
+        since = min(ctx.since_ms, ctx.now_ms - wait_ms - DAY_MS)
+        needs, over = ctx.readings.needs_over(since, ctx.now_ms, limit)
+        last_visit = ctx.readings.latest_visit(since, ctx.now_ms, over)
         findings = []
         for r in needs:
             score = r.get("score")
-            if score is None or score < limit or last_visit.get(r["room"], 0) >= r["time"]:
+            visited = last_visit.get(r["room"], 0)
+            # Over the limit since the first such point after the room's last visit.
+            over_since = min((t for t in over[r["room"]] if t > visited), default=None)
+            if (
+                score is None
+                or score < limit
+                or over_since is None
+                or ctx.now_ms - over_since < wait_ms
+            ):
                 continue
             findings.append(
                 Finding(
@@ -104,6 +122,7 @@ class OverdueRoom(Rule):
                         "score": float(score),
                         "threshold": self.threshold,
                         "factor": float(score) / self.threshold,
+                        "since_ms": over_since,
                     },
                     room=r["room"],
                 )
