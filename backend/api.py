@@ -192,6 +192,15 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
             raise HTTPException(422, str(e)) from None
         return Changed(counts=backend.registry.counts())
 
+    @app.get("/people/{person}/export", tags=["registry"], dependencies=[admins])
+    def person_export(person: str) -> dict[str, Any]:
+        """Everything held about one person (GDPR articles 15 and 20): registry entries,
+        card pseudonyms, taps, visits, alerts; see backend/privacy.py."""
+        try:
+            return backend.export_person(person, int(time.time() * 1000))
+        except BackendError as e:
+            raise HTTPException(404, str(e)) from None
+
     @app.delete("/registry/{section}/{key}", tags=["registry"], dependencies=[admins])
     def registry_remove(section: str, key: str) -> Changed:
         """Remove one record; its dependants (a building's rooms, a room's devices) go too."""

@@ -310,6 +310,34 @@ def backend_forget(ctx: typer.Context, now: NowOpt = None) -> None:
     typer.echo(f"{days} days summarised into visit_day; taps and visits kept from {kept}")
 
 
+@backend_app.command("export-person")
+def backend_export_person(
+    ctx: typer.Context,
+    person: Annotated[str, typer.Argument(help="The person's id in the registry, e.g. p0042.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the JSON here (default: stdout).")
+    ] = None,
+) -> None:
+    """Everything held about one person (registry, taps, visits, alerts) as JSON, for a
+    request under GDPR articles 15 and 20."""
+    with _backend(ctx) as be:
+        data = be.export_person(person, int(time.time() * 1000))
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise fail(f"cannot write {out}: {e.strerror}; choose another --out") from None
+    typer.echo(
+        f"wrote {out}: {len(data['taps'])} taps, {len(data['visits'])} visits, "
+        f"{len(data['cards'])} cards of {person}",
+        err=True,
+    )
+
+
 @backend_app.command("openapi")
 def backend_openapi(
     ctx: typer.Context,

@@ -16,9 +16,10 @@ from __future__ import annotations
 import logging
 from datetime import date
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from backend import need, planner, plans, retention, roomtypes, shifts
+from backend import need, planner, plans, privacy, retention, roomtypes, shifts
 from backend.planner import Need, Plan
 from backend.registry import Registry
 from backend.registry.gateway_files import export_gateway_files
@@ -222,6 +223,20 @@ class Backend:
         cards = cards_csv or gw.cards_file or devices.with_name("cards.csv")
         n_devices, n_cards = export_gateway_files(self.registry, devices, cards)
         return devices, cards, n_devices, n_cards
+
+    def export_person(self, person_id: str, now_ms: int) -> dict[str, Any]:
+        """What the platform holds about one person (backend/privacy.py)."""
+        try:
+            return privacy.person_export(
+                self.registry,
+                self.influx,
+                self.conf.database_file,
+                person_id,
+                now_ms,
+                self.conf.retention_days,
+            )
+        except privacy.UnknownPerson as e:
+            raise BackendError(str(e)) from None
 
     def forget(self, now_ms: int) -> tuple[int, date]:
         """Person-level points older than backend.retention_days: summarised, then deleted."""
