@@ -192,6 +192,16 @@ class AlertsSettings(Section):
     silent_sensor: SilentSensorRule = SilentSensorRule()
 
 
+class ReportSettings(Section):
+    # The monthly report turns the cleaning hours saved into resources with the contract's
+    # own figures per cleaning hour; these defaults are placeholders for a wet-cleaning hour
+    # with a scrubber-drier, to be replaced by the contractor's measured consumption.
+    water_l_per_hour: float = Field(20.0, ge=0)
+    detergent_ml_per_hour: float = Field(100.0, ge=0)
+    energy_kwh_per_hour: float = Field(0.8, ge=0)
+    language: Literal["da", "en"] = "da"
+
+
 class DemoSettings(Section):
     # Messages per second the simulated fleet offers the broker (paced: a flood collapses it).
     rate: float = Field(8000.0, gt=0)
@@ -220,6 +230,7 @@ class Settings(BaseSettings):
     gateway: GatewaySettings = GatewaySettings()
     backend: BackendSettings = BackendSettings()
     alerts: AlertsSettings = AlertsSettings()
+    report: ReportSettings = ReportSettings()
     demo: DemoSettings = DemoSettings()
     run: RunSettings = RunSettings()
 
