@@ -122,22 +122,6 @@ def _settle(out: Savings) -> Savings:
     return out
 
 
-def savings(
-    influx: Influx,
-    rooms: list[Room],
-    types: Mapping[str, RoomType],
-    plans_by_day: Mapping[date, list[Plan]],
-    first: date,
-    last: date,
-    tz: ZoneInfo,
-    now_ms: int,
-    building: str | None = None,
-) -> Savings:
-    """Savings over the days first..last (inclusive) for one building or the municipality."""
-    per = savings_by_building(influx, rooms, types, plans_by_day, first, last, tz, now_ms, building)
-    return total(per.values(), first, last, building)
-
-
 def savings_line(s: Savings, tz: ZoneInfo) -> str:
     """One building's savings of one day as a `savings` point at the day's start (Grafana)."""
     return line(

@@ -23,7 +23,7 @@ from backend import need, planner, plans, privacy, retention, roomtypes, shifts
 from backend.planner import Need, Plan
 from backend.registry import Registry
 from backend.registry.gateway_files import export_gateway_files
-from backend.savings import Savings, savings, savings_by_building, savings_line, total
+from backend.savings import Savings, savings_by_building, savings_line, total
 from backend.verification import DayVerification, verify
 from backend.visits import CONTEXT_MS, Visit, pair_and_write
 from pletfri.influx import Influx, InfluxError
@@ -188,13 +188,19 @@ class Backend:
         )
 
     def savings(self, first: date, last: date, now_ms: int, building: str | None = None) -> Savings:
+        per = self.savings_by_building(first, last, now_ms, building)
+        return total(per.values(), first, last, building)
+
+    def savings_by_building(
+        self, first: date, last: date, now_ms: int, building: str | None = None
+    ) -> dict[str, Savings]:
         self._known(building)
         by_day = {}
         day = first
         while day <= last:
             by_day[day] = self.plans(day, building)
             day = date.fromordinal(day.toordinal() + 1)
-        return savings(
+        return savings_by_building(
             self.influx, self.registry.rooms(), self.types, by_day, first, last, self.tz,
             now_ms, building,
         )  # fmt: skip
