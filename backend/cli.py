@@ -36,6 +36,7 @@ visits_app = typer.Typer(help="Visits paired from taps.", no_args_is_help=True)
 need_app = typer.Typer(help="The rooms' cleaning need on the stations' `need` topics.",
                        no_args_is_help=True)  # fmt: skip
 token_app = typer.Typer(help="API tokens with roles.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports for the contract.", no_args_is_help=True)
 backend_app.add_typer(token_app, name="token")
 
 NowOpt = Annotated[
@@ -409,12 +410,56 @@ def token_revoke(
     typer.echo(f"revoked {n} token(s)")
 
 
+@report_app.command("monthly")
+def report_monthly(
+    ctx: typer.Context,
+    month: Annotated[
+        str | None, typer.Option(help="YYYY-MM (default: the last whole month).")
+    ] = None,
+    building: BuildingOpt = None,
+    out: Annotated[Path, typer.Option(help="Folder for the HTML and PDF files.")] = Path(
+        "run/reports"
+    ),
+    language: Annotated[
+        str | None, typer.Option(help="da or en (default: report.language).")
+    ] = None,
+    pdf: Annotated[bool, typer.Option(help="Write the PDF too.")] = True,
+    now: NowOpt = None,
+) -> None:
+    """The monthly contract report (verification, savings, training, environment) as HTML
+    and PDF."""
+    from backend import report, report_render  # fpdf2 and Pillow load for this command only
+
+    s = settings(ctx)
+    lang = language or s.report.language
+    if lang not in ("da", "en"):
+        raise fail(f"--language {lang!r}: use da or en")
+    with _backend(ctx) as be:
+        r = report.monthly(be, month, _now_ms(ctx, now), s.report, building)
+        name = f"report-{r.month}" + (f"-{building}" if building else "")
+        files = {out / f"{name}.html": report_render.html(r, lang, be.tz).encode()}
+        if pdf:
+            files[out / f"{name}.pdf"] = report_render.pdf(r, lang, be.tz)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for path, data in files.items():
+            path.write_bytes(data)
+    except OSError as e:
+        raise fail(f"cannot write to {out}: {e.strerror}; choose another --out") from None
+    total = r.total()
+    typer.echo(
+        f"{r.month} ({r.first} to {r.last}): {total.planned} planned, {total.missed} missed, "
+        f"{total.avoided:,.0f} cleanings avoided; wrote " + ", ".join(str(p) for p in files)
+    )
+
+
 def register(root: typer.Typer) -> None:
     """Add the backend's command groups to the root `pletfri` command."""
     root.add_typer(registry_app, name="registry")
     root.add_typer(backend_app, name="backend")
     root.add_typer(visits_app, name="visits")
     root.add_typer(need_app, name="need")
+    root.add_typer(report_app, name="report")
     root.command("plan")(plan)
     root.command("verify")(verify)
     root.command("savings")(savings)
