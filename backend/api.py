@@ -13,14 +13,14 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from backend import tokens
+from backend import report, report_render, tokens
 from backend.alerts.api import router as alerts_router
 from backend.planner import Plan, PlanEntry
 from backend.registry import Building, Device, Person, RegistryData, RegistryError, Room
@@ -274,6 +274,34 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
         if scope is not None and building is None:
             raise HTTPException(403, f"give ?building= (one of {', '.join(scope)})")
         return backend.savings(first, last or first, clock(), building)
+
+    @app.get(
+        "/reports/monthly",
+        tags=["reports"],
+        response_class=Response,
+        responses={200: {"content": {"text/html": {}, "application/pdf": {}}}},
+    )
+    def monthly_report(
+        c: Anyone,
+        month: Annotated[
+            str | None, Query(description="YYYY-MM; default the last whole month")
+        ] = None,
+        building: str | None = None,
+        format: Literal["html", "pdf"] = "html",
+        language: Literal["da", "en"] | None = None,
+    ) -> Response:
+        """The monthly contract report (`pletfri report monthly`), as HTML or PDF."""
+        scope = c.scope(building)
+        if scope is not None and building is None:
+            raise HTTPException(403, f"give ?building= (one of {', '.join(scope)})")
+        try:
+            r = report.monthly(backend, month, clock(), settings.report, building)
+        except BackendError as e:
+            raise HTTPException(422, str(e)) from None
+        lang = language or settings.report.language
+        if format == "pdf":
+            return Response(report_render.pdf(r, lang, backend.tz), media_type="application/pdf")
+        return HTMLResponse(report_render.html(r, lang, backend.tz))
 
     def who(c: Annotated[Caller, Depends(caller)]) -> str:
         return c.label

@@ -100,6 +100,8 @@ class MonthlyReport:
                 "fixed_cleanings", "avoided", "hours_saved", "due_not_cleaned",
             ):  # fmt: skip
                 setattr(out, name, getattr(out, name) + getattr(b, name))
+        for name in ("fixed_cleanings", "avoided", "hours_saved"):
+            setattr(out, name, round(getattr(out, name), 1))
         return out
 
 

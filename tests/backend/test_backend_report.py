@@ -1,0 +1,123 @@
+"""The monthly contract report: its figures agree with verification and savings; HTML, PDF,
+the command and the route; clear errors."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+from pathlib import Path
+
+import pypdf
+import pytest
+from behelpers import BUDDY, CLEANER, DAY, TRAINEE, at, occupancy, taps
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from backend import report, report_render, tokens
+from backend.api import create_app
+from backend.service import Backend, BackendError
+from pletfri.cli import app as cli
+from pletfri.settings import ReportSettings, Settings
+
+# Two weeks after DAY: November is the last whole month, or not over yet.
+NOW = at("08:00", date(2026, 12, 1))
+FACTORS = ReportSettings(water_l_per_hour=10, detergent_ml_per_hour=50, energy_kwh_per_hour=1)
+
+
+@pytest.fixture
+def month(backend: Backend) -> Backend:
+    """Two planned days: Monday cleaned in part (a trainee with a buddy, a cleaner), Tuesday
+    not at all."""
+    occupancy(backend.influx, "s-class1", "08:00", "14:00", motion=25)
+    for day in (DAY, DAY + timedelta(days=1)):
+        backend.make_plans(day, "afternoon", at("15:00", day))
+    taps(
+        backend.influx,
+        ("s-class1", TRAINEE, "16:00"),
+        ("s-class1", BUDDY, "16:01"),
+        ("s-class1", TRAINEE, "16:40"),
+        ("s-class1", BUDDY, "16:41"),
+        ("s-wc", CLEANER, "17:00"),
+        ("s-wc", CLEANER, "17:15"),
+    )
+    backend.pair_visits(at("23:00"))
+    return backend
+
+
+def test_the_figures_are_verifications_and_savings(month: Backend) -> None:
+    r = report.monthly(month, None, NOW, FACTORS)
+    assert (r.month, r.first, r.last) == ("2026-11", DAY, date(2026, 11, 30))
+    total = r.total()
+    books = [v for d in (DAY, DAY + timedelta(days=1)) for v in month.verify(d, NOW).values()]
+    assert total.planned == sum(b.planned for b in books) > 0
+    assert total.missed == sum(b.missed for b in books) > 0
+    assert total.done == 2
+    assert total.done_pct == pytest.approx(100 * (total.planned - total.missed) / total.planned)
+    saved = month.savings(r.first, r.last, NOW)
+    assert total.avoided == saved.avoided
+    assert total.hours_saved == round(saved.minutes_saved / 60, 1)
+    assert [d.day for d in r.days][:2] == [DAY, DAY + timedelta(days=1)]
+    # Training: the trainee's buddy visit, no person named.
+    [school] = r.training
+    assert (school.building, school.trainees, school.visits, school.with_buddy) == ("s", 1, 1, 1)
+    assert school.hours == round(40 / 60, 1) and school.m2_with_buddy == 60
+    env = r.environment
+    assert env is not None and env.water_l == round(total.hours_saved * 10, 1)
+
+
+def test_html_and_pdf_in_both_languages(month: Backend) -> None:
+    r = report.monthly(month, "2026-11", NOW, FACTORS, building="s")
+    page = report_render.html(r, "da", month.tz)
+    assert "Rapport om rengøringskontrakten 2026-11: s" in page
+    assert "Bakkehøj Skole" in page and "<svg" in page and "Oplæringsforløb" in page
+    assert "Cleaning against the plan" in report_render.html(r, "en", month.tz)
+    pdf = report_render.pdf(r, "da", month.tz)
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    assert "Rapport om rengøringskontrakten 2026-11" in text
+    assert "Rengøring mod planen" in text and "i alt" in text
+
+
+def test_clear_errors(month: Backend) -> None:
+    with pytest.raises(BackendError, match="is not YYYY-MM"):
+        report.monthly(month, "2026-13", NOW, FACTORS)
+    with pytest.raises(BackendError, match="has not begun"):
+        report.monthly(month, "2027-01", NOW, FACTORS)
+    with pytest.raises(BackendError, match="no plans were made"):
+        report.monthly(month, "2026-10", NOW, FACTORS)
+    with pytest.raises(BackendError, match="no building 'x'"):
+        report.monthly(month, "2026-11", NOW, FACTORS, building="x")
+
+
+def test_the_command_and_the_route(
+    month: Backend, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in {
+        "BACKEND__DATABASE_FILE": settings.backend.database_file,
+        "INFLUX__URL": settings.influx.url,
+        "INFLUX__DATABASE": settings.influx.database,
+    }.items():
+        monkeypatch.setenv(f"PLETFRI_{key}", str(value))
+    run = CliRunner()
+    args = ["report", "monthly", "--out", str(tmp_path), "--now", "2026-12-01T08:00"]
+    out = run.invoke(cli, args)
+    assert out.exit_code == 0, out.output
+    assert "2026-11 (2026-11-16 to 2026-11-30)" in out.output
+    assert (tmp_path / "report-2026-11.html").read_text().startswith("<!doctype html>")
+    assert (tmp_path / "report-2026-11.pdf").read_bytes().startswith(b"%PDF")
+    out = run.invoke(cli, [*args, "--month", "11/2026"])
+    assert out.exit_code == 2 and "is not YYYY-MM, e.g. 2026-11" in out.output
+    out = run.invoke(cli, [*args, "--language", "de"])
+    assert out.exit_code == 2 and "use da or en" in out.output
+
+    facility = tokens.create(month.registry, "facility", "test facility", NOW)
+    auth = {"Authorization": f"Bearer {facility}"}
+    with TestClient(create_app(settings, clock=lambda: NOW)) as client:
+        r = client.get("/reports/monthly", params={"language": "en"}, headers=auth)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+        assert "Cleaning contract report 2026-11" in r.text
+        r = client.get("/reports/monthly", params={"format": "pdf", "building": "s"}, headers=auth)
+        assert r.status_code == 200 and r.content.startswith(b"%PDF")
+        assert r.headers["content-type"] == "application/pdf"
+        r = client.get("/reports/monthly", params={"month": "2026-10"}, headers=auth)
+        assert r.status_code == 422 and "no plans were made" in r.json()["detail"]
+        assert client.get("/reports/monthly").status_code == 401
