@@ -24,7 +24,9 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from backend import report, report_render
 from backend.planner import Plan
+from backend.service import Backend
 from pletfri.services import Stack, running_stack
 from pletfri.settings import Settings, load_settings
 from sim.calendar import Calendar, SimDay, school_week
@@ -86,6 +88,8 @@ class DemoRun:
     # Visits written before the run: each room's last cleaning (Platform.seed_history).
     history_visits: int = 0
     wall_s: float = 0.0
+    # The monthly contract report of the simulated days (HTML, PDF).
+    contract_report: list[Path] = field(default_factory=list)
     # Wall seconds per phase, to show where a run's time goes (logged at DEBUG).
     phases: dict[str, float] = field(default_factory=dict)
 
@@ -214,6 +218,8 @@ def simulate(
                 platform.tick_alerts(end, run.timed)
                 with run.timed("backend: books"):
                     run.books = platform.books([d.day for d in cal.days if d.school_day], end)
+                with run.timed("backend: monthly report"):
+                    run.contract_report = _contract_report(platform.backend, s, cal, end)
                 platform.wait_alerts(run.timed)
             run.phases["alerts (beside the fleet)"] = platform.alert_seconds
         finally:
@@ -227,6 +233,17 @@ def simulate(
         if serve:
             _serve(console)
     return run
+
+
+def _contract_report(backend: Backend, s: Settings, cal: Calendar, now_ms: int) -> list[Path]:
+    """The month of the simulated week's last day, as far as the week goes."""
+    last = cal.days[-1].day
+    r = report.monthly(backend, f"{last:%Y-%m}", now_ms, s.report)
+    folder = s.run.dir
+    paths = [folder / f"report-{r.month}.html", folder / f"report-{r.month}.pdf"]
+    paths[0].write_text(report_render.html(r, s.report.language, backend.tz), encoding="utf-8")
+    paths[1].write_bytes(report_render.pdf(r, s.report.language, backend.tz))
+    return paths
 
 
 def _schedule(platform: Platform, cal: Calendar) -> dict[int, list[tuple[SimDay, str, int]]]:

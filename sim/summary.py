@@ -57,6 +57,7 @@ class Summary:
     faults: dict[str, str] = field(default_factory=dict)
     database: str = ""
     folder: str = ""
+    contract_report: list[str] = field(default_factory=list)
     # Wall seconds per phase of the run (in summary.json, not printed).
     phases: dict[str, float] = field(default_factory=dict)
 
@@ -122,6 +123,8 @@ class Summary:
             f"again with `pletfri services run --run-dir {self.folder}/servers`",
         )
         t.add_row("report", f"{self.folder}/report.html (and summary.json)")
+        if self.contract_report:
+            t.add_row("monthly contract report", " and ".join(self.contract_report))
         console.print(t)
 
 
@@ -205,6 +208,7 @@ def collect(run: DemoRun, stats: dict[str, Any], pool: Pool) -> Summary:
         database=run.settings.influx.database,
         phases={k: round(v, 1) for k, v in run.phases.items()},
         folder=str(run.folder),
+        contract_report=[str(p) for p in run.contract_report],
     )
     (run.folder / "summary.json").write_text(summary.to_json())
     report.write(summary, run.folder / "report.html")

@@ -123,3 +123,18 @@ def test_every_planted_fault_raised_its_alert(run: DemoRun, influx: Influx) -> N
     assert run.clone is not None
     card = Pseudonymiser(site_key(7)).card(run.clone.uid)
     assert any(card in subject for subject in _subjects(influx, "card_travel"))
+
+
+@pytest.mark.slow
+def test_the_monthly_report_tells_the_same(run: DemoRun) -> None:
+    s = run.summary
+    assert s is not None and s.contract_report == [str(p) for p in run.contract_report]
+    html, pdf = run.contract_report
+    assert pdf.read_bytes().startswith(b"%PDF")
+    page = html.read_text(encoding="utf-8")
+    # The demo's day is the month so far: the report's totals are the summary's.
+    v, sv = s.visits, s.savings
+    total = page.split('<tr class="total">')[1].split("</tr>")[0]
+    cells = [c.split("<")[0] for c in total.split("<td>")[1:]]
+    assert cells[2:4] == [str(v["planned"]), str(v["missed"])]
+    assert f"{sv['cleanings_avoided']:,.1f}" in page.split('<tr class="total">')[2]
