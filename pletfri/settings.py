@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
@@ -202,6 +202,56 @@ class ReportSettings(Section):
     language: Literal["da", "en"] = "da"
 
 
+class SampleBand(Section):
+    # From this lot size (rooms in the building) up to the next band's: inspect `sample`
+    # rooms and approve with at most `accept_failed` of them below their agreed level.
+    lot_from: int = Field(ge=1)
+    sample: int = Field(ge=1)
+    accept_failed: int = Field(ge=0)
+
+
+class QualitySettings(Section):
+    # INSTA 800 inspections (docs/quality.md). The sample sizes are modelled on ISO 2859-1,
+    # general inspection level II; the acceptance numbers are placeholders: the operator
+    # sets the contract's own table.
+    table: list[SampleBand] = [
+        SampleBand(lot_from=f, sample=n, accept_failed=a)
+        for f, n, a in [
+            (2, 2, 0),
+            (9, 3, 0),
+            (16, 5, 1),
+            (26, 8, 1),
+            (51, 13, 2),
+            (91, 20, 3),
+            (151, 32, 5),
+            (281, 50, 7),
+        ]
+    ]
+    # Room types left out of the lot (e.g. technical rooms no one cleans to a level).
+    exclude_room_types: list[str] = []
+    # Mixed into the sample's seed: a private value keeps the sample from being foreseen
+    # from the building and the day alone.
+    seed_salt: str = ""
+
+    @model_validator(mode="after")
+    def _table_is_ordered(self) -> QualitySettings:
+        if not self.table:
+            raise ValueError("table needs at least one band")
+        for before, band in zip(self.table, self.table[1:], strict=False):
+            if band.lot_from <= before.lot_from:
+                raise ValueError(
+                    f"table: lot_from must increase from band to band ({before.lot_from}, "
+                    f"then {band.lot_from})"
+                )
+        for band in self.table:
+            if band.accept_failed >= band.sample:
+                raise ValueError(
+                    f"table: the band from {band.lot_from} accepts {band.accept_failed} failed "
+                    f"rooms of a sample of {band.sample}; accept_failed must be below sample"
+                )
+        return self
+
+
 class DemoSettings(Section):
     # Messages per second the simulated fleet offers the broker (paced: a flood collapses it).
     rate: float = Field(8000.0, gt=0)
@@ -231,6 +281,7 @@ class Settings(BaseSettings):
     backend: BackendSettings = BackendSettings()
     alerts: AlertsSettings = AlertsSettings()
     report: ReportSettings = ReportSettings()
+    quality: QualitySettings = QualitySettings()
     demo: DemoSettings = DemoSettings()
     run: RunSettings = RunSettings()
 

@@ -97,6 +97,36 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE tokens ADD COLUMN person TEXT REFERENCES people(id) ON DELETE CASCADE;
     """,
+    # 6: INSTA 800 quality inspections (backend/quality.py). Building and room are kept as
+    # text, not references: replacing the registry must not delete the inspections' history.
+    """
+    CREATE TABLE quality_inspections (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        building TEXT NOT NULL,
+        day TEXT NOT NULL,
+        inspector TEXT NOT NULL DEFAULT '',
+        created_ms INTEGER NOT NULL,
+        seed INTEGER NOT NULL,
+        status TEXT NOT NULL DEFAULT 'planned' CHECK (status IN ('planned', 'done')),
+        lot_size INTEGER NOT NULL,
+        accept_failed INTEGER NOT NULL,
+        finished_ms INTEGER,
+        approved INTEGER,
+        UNIQUE (building, day)
+    );
+    CREATE INDEX quality_inspections_day ON quality_inspections(day);
+    CREATE TABLE quality_rooms (
+        inspection INTEGER NOT NULL REFERENCES quality_inspections(id) ON DELETE CASCADE,
+        room TEXT NOT NULL,
+        position INTEGER NOT NULL DEFAULT 0,
+        agreed INTEGER NOT NULL CHECK (agreed BETWEEN 0 AND 5),
+        observed INTEGER CHECK (observed BETWEEN 0 AND 5),
+        defects TEXT NOT NULL DEFAULT '{}',
+        note TEXT NOT NULL DEFAULT '',
+        recorded_ms INTEGER,
+        PRIMARY KEY (inspection, room)
+    );
+    """,
 ]
 
 
