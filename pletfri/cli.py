@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from backend import cli as backend_cli
+from backend import quality_cli
 from backend.alerts import cli as alerts_cli
 from dashboards import cli as dashboards_cli
 from gateway import cli as gateway_cli
@@ -89,7 +90,15 @@ def services_run(
 
 
 # Each part adds its own commands, so parts never edit this file to grow.
-for part in (device_cli, gateway_cli, backend_cli, alerts_cli, dashboards_cli, sim_cli):
+for part in (
+    device_cli,
+    gateway_cli,
+    backend_cli,
+    quality_cli,
+    alerts_cli,
+    dashboards_cli,
+    sim_cli,
+):
     part.register(app)
 
 
