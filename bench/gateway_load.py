@@ -150,7 +150,10 @@ def _publish(port: int, rate: float, msgs: list[tuple[str, bytes]], result: mp.Q
         else:
             wait = min(0.005, max(0.0, (sent + 1) / rate - (time.monotonic() - t0)))
         if select.select([sock], [], [], wait)[0]:
-            acks.feed(sock.recv(65536))
+            data = sock.recv(65536)
+            if not data:
+                raise RuntimeError(f"the broker closed the connection after {sent} messages")
+            acks.feed(data)
     t_sent = time.monotonic()
     deadline = t_sent + 120
     sock.settimeout(0.1)
