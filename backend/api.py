@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from backend import report, report_render, tokens
 from backend.alerts.api import router as alerts_router
 from backend.planner import Plan, PlanEntry
+from backend.quality_api import router as quality_router
 from backend.registry import Building, Device, Person, RegistryData, RegistryError, Room
 from backend.registry.model import reference_problems
 from backend.roomtypes import RoomType
@@ -310,4 +311,5 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
         alerts_router(settings, who=who, clock=clock),
         dependencies=[leaders],
     )
+    app.include_router(quality_router(backend.registry, settings, anyone, leaders, clock))
     return app
