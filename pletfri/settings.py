@@ -200,6 +200,10 @@ class ReportSettings(Section):
     detergent_ml_per_hour: float = Field(100.0, ge=0)
     energy_kwh_per_hour: float = Field(0.8, ge=0)
     language: Literal["da", "en"] = "da"
+    # A trainee is ready for an own area after this many visits alone ...
+    ready_min_alone: int = Field(20, ge=1)
+    # ... with at least this share of the latest ones verified (both taps, long enough).
+    ready_verified_pct: float = Field(90.0, ge=0, le=100)
 
 
 class SampleBand(Section):
