@@ -6,6 +6,7 @@ For the CLI (backend/quality_cli.py), the API (backend/quality_api.py) and the m
     insp = plan(registry, settings.quality, "b001", date(2026, 11, 16), now_ms, "p0001")
     record(registry, insp.id, "b001-r004", 3, Defects(dust=2), "under the desks", now_ms)
     finish(registry, insp.id, now_ms)               # -> Inspection with `approved`
+    cancel(registry, insp.id)                       # only while planned
     inspections(registry, "b001", first, last)      # -> [Inspection], newest first
     summary(registry, first, last, building=None)   # -> [BuildingQuality], one per building
 
@@ -268,6 +269,13 @@ def finish(registry: Registry, inspection: int, now_ms: int) -> Inspection:
             (now_ms, int(failed <= accept), inspection),
         )
     return get(registry, inspection)
+
+
+def cancel(registry: Registry, inspection: int) -> None:
+    """Delete a planned inspection (a wrong building or day); a finished one is kept."""
+    with registry.transaction() as db:
+        _open(db, inspection)
+        db.execute("DELETE FROM quality_inspections WHERE id = ?", (inspection,))
 
 
 def _open(db: sqlite3.Connection, inspection: int) -> None:

@@ -109,6 +109,16 @@ def router(
         except quality.QualityError as e:
             raise _http(e) from None
 
+    @api.delete(
+        "/inspections/{inspection}", status_code=204, summary="Cancel an unfinished inspection"
+    )
+    def cancel(inspection: int, c: Writer) -> None:
+        mine(c, inspection)
+        try:
+            quality.cancel(registry, inspection)
+        except quality.QualityError as e:
+            raise _http(e) from None
+
     @api.get("/inspections", summary="Inspections with their rooms, newest day first")
     def inspections(
         c: Reader,

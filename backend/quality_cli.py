@@ -151,6 +151,17 @@ def quality_finish(
     )
 
 
+@quality_app.command("cancel")
+def quality_cancel(
+    ctx: typer.Context,
+    inspection: Annotated[int, typer.Argument(help="The inspection's id.")],
+) -> None:
+    """Delete an inspection that is not finished (planned for the wrong building or day)."""
+    with _registry(ctx) as reg:
+        quality.cancel(reg, inspection)
+    typer.echo(f"inspection {inspection} cancelled")
+
+
 @quality_app.command("show")
 def quality_show(
     ctx: typer.Context,

@@ -146,6 +146,14 @@ def test_errors_say_what_is_wrong(backend: Backend) -> None:
         quality.record(reg, insp.id, "d-group", 1)
     with pytest.raises(quality.InspectionConflict, match="is finished"):
         quality.finish(reg, insp.id, 0)
+    with pytest.raises(quality.InspectionConflict, match="is finished"):
+        quality.cancel(reg, insp.id)
+    # A planned one can be cancelled, and its building and day planned again.
+    wrong = quality.plan(reg, WHOLE, "s", DAY, 0)
+    quality.cancel(reg, wrong.id)
+    rows = reg.query("SELECT count(*) FROM quality_rooms WHERE inspection = ?", (wrong.id,))
+    assert rows[0][0] == 0
+    assert quality.plan(reg, WHOLE, "s", DAY, 0).id != wrong.id
     with pytest.raises(QualityError, match=r"ends .* before it begins"):
         quality.summary(reg, NEXT_DAY, DAY)
     with pytest.raises(ConfigError, match="lot_from must increase"):
@@ -171,7 +179,10 @@ def run(backend: Backend, settings: Settings, monkeypatch: pytest.MonkeyPatch) -
 def test_an_inspection_through_the_commands(run: CliRunner) -> None:
     for command in (
         ["quality"],
-        *[["quality", c] for c in ("plan", "record", "finish", "show", "list", "summary")],
+        *[
+            ["quality", c]
+            for c in ("plan", "record", "finish", "cancel", "show", "list", "summary")
+        ],
     ):
         out = run.invoke(cli, [*command, "--help"])
         assert out.exit_code == 0 and "Usage" in out.output
@@ -197,6 +208,9 @@ def test_an_inspection_through_the_commands(run: CliRunner) -> None:
     assert out.exit_code == 2 and "level 9: an INSTA 800 quality level is 0 to 5" in out.output
     out = run.invoke(cli, ["quality", "record", "1", "s-wc", "4"])
     assert out.exit_code == 2 and "inspection 1 is finished" in out.output
+    assert run.invoke(cli, ["quality", "plan", "-b", "d"]).exit_code == 0
+    out = run.invoke(cli, ["quality", "cancel", "2"])
+    assert out.exit_code == 0 and "inspection 2 cancelled" in out.output
     out = run.invoke(cli, ["quality", "plan", "-b", "nowhere"])
     assert out.exit_code == 2 and "no building 'nowhere'" in out.output
     out = run.invoke(cli, ["quality", "list", "--from", "16.11.2026"])
@@ -246,6 +260,14 @@ def test_inspections_over_http(client: TestClient, backend: Backend) -> None:
     assert client.post("/quality/inspections/99/finish", headers=leader).status_code == 404
     r = client.post("/quality/inspections", json={"building": "s", "day": str(DAY)}, headers=leader)
     assert r.status_code == 409 and "already has inspection" in r.json()["detail"]
+    assert client.delete(url, headers=leader).status_code == 409
+    r = client.post("/quality/inspections", json={"building": "d"}, headers=leader)
+    assert (
+        client.delete(f"/quality/inspections/{r.json()['id']}", headers=facility).status_code == 403
+    )
+    assert (
+        client.delete(f"/quality/inspections/{r.json()['id']}", headers=leader).status_code == 204
+    )
     [listed] = client.get("/quality/inspections", headers=facility).json()
     assert listed["id"] == insp["id"] and listed["status"] == "done"
     assert client.get(url, headers=facility).json()["approved"] is False
