@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from backend import report, report_render, tokens
+from backend import report, report_render, tokens, training
 from backend.alerts.api import router as alerts_router
 from backend.planner import Plan, PlanEntry
 from backend.quality_api import router as quality_router
@@ -127,6 +127,7 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
     admins = allow("admin")
     Anyone = Annotated[Caller, anyone]
     Leader = Annotated[Caller, leaders]
+    MonthQuery = Annotated[str | None, Query(description="YYYY-MM; default: the last whole month")]
 
     def each(scope: list[str] | None) -> list[str | None]:
         # One call for all buildings, or one per building in the caller's scope.
@@ -284,9 +285,7 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
     )
     def monthly_report(
         c: Anyone,
-        month: Annotated[
-            str | None, Query(description="YYYY-MM; default the last whole month")
-        ] = None,
+        month: MonthQuery = None,
         building: str | None = None,
         format: Literal["html", "pdf"] = "html",
         language: Literal["da", "en"] | None = None,
@@ -303,6 +302,35 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
         if format == "pdf":
             return Response(report_render.pdf(r, lang, backend.tz), media_type="application/pdf")
         return HTMLResponse(report_render.html(r, lang, backend.tz))
+
+    @app.get(
+        "/reports/training",
+        tags=["reports"],
+        response_class=Response,
+        responses={200: {"content": {"text/html": {}, "application/pdf": {}}}},
+    )
+    def training_report(
+        c: Leader,
+        month: MonthQuery = None,
+        building: str | None = None,
+        format: Literal["html", "pdf"] = "html",
+        language: Literal["da", "en"] | None = None,
+    ) -> Response:
+        """The training tracks' progress for the job centre, anonymised, as HTML or PDF."""
+        scope = c.scope(building)
+        if scope is not None and building is None:
+            raise HTTPException(403, f"give ?building= (one of {', '.join(scope)})")
+        now = clock()
+        try:
+            _, first, last = report.month_span(month, now, backend)
+            found = training.progress(backend, first, last, settings.report, building)
+        except BackendError as e:
+            raise HTTPException(422, str(e)) from None
+        args = (found, first, last, now, settings.report, language or settings.report.language,
+                backend.tz)  # fmt: skip
+        if format == "pdf":
+            return Response(report_render.training_pdf(*args), media_type="application/pdf")
+        return HTMLResponse(report_render.training_html(*args))
 
     def who(c: Annotated[Caller, Depends(caller)]) -> str:
         return c.label

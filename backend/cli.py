@@ -453,6 +453,51 @@ def report_monthly(
     )
 
 
+@report_app.command("training")
+def report_training(
+    ctx: typer.Context,
+    month: Annotated[
+        str | None, typer.Option(help="YYYY-MM (default: the last whole month).")
+    ] = None,
+    building: BuildingOpt = None,
+    out: Annotated[Path, typer.Option(help="Folder for the HTML and PDF files.")] = Path(
+        "run/reports"
+    ),
+    language: Annotated[
+        str | None, typer.Option(help="da or en (default: report.language).")
+    ] = None,
+    pdf: Annotated[bool, typer.Option(help="Write the PDF too.")] = True,
+    now: NowOpt = None,
+) -> None:
+    """The training tracks' progress for the job centre, anonymised, as HTML and PDF."""
+    from backend import report, report_render, training  # fpdf2 and Pillow load here only
+
+    s = settings(ctx)
+    lang = language or s.report.language
+    if lang not in ("da", "en"):
+        raise fail(f"--language {lang!r}: use da or en")
+    now_ms = _now_ms(ctx, now)
+    with _backend(ctx) as be:
+        name, first, last = report.month_span(month, now_ms, be)
+        found = training.progress(be, first, last, s.report, building)
+        args = (found, first, last, now_ms, s.report, lang, be.tz)
+        stem = f"training-{name}" + (f"-{building}" if building else "")
+        files = {out / f"{stem}.html": report_render.training_html(*args).encode()}
+        if pdf:
+            files[out / f"{stem}.pdf"] = report_render.training_pdf(*args)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for path, data in files.items():
+            path.write_bytes(data)
+    except OSError as e:
+        raise fail(f"cannot write to {out}: {e.strerror}; choose another --out") from None
+    ready = sum(p.ready for p in found)
+    typer.echo(
+        f"{name} ({first} to {last}): {len(found)} trainees, {ready} ready for an own area; "
+        "wrote " + ", ".join(str(p) for p in files)
+    )
+
+
 def register(root: typer.Typer) -> None:
     """Add the backend's command groups to the root `pletfri` command."""
     root.add_typer(registry_app, name="registry")

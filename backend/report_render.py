@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
@@ -13,6 +13,8 @@ from fpdf import FPDF
 from jinja2 import Environment
 
 from backend.report import BuildingRow, MonthlyReport
+from backend.training import Progress, anonymised
+from pletfri.settings import ReportSettings
 
 # The PDF's core fonts cover Latin-1 (Danish letters included); anything else is replaced.
 PDF_ENCODING = "latin-1"
@@ -55,6 +57,25 @@ TEXT: dict[str, dict[str, str]] = {
     "m2_alone": {"en": "m² alone", "da": "m² alene"},
     "no_training": {"en": "No trainee visits this month.",
                     "da": "Ingen besøg af elever i måneden."},
+    "job_title": {"en": "Training tracks: progress for the job centre",
+                  "da": "Oplæringsforløb: status til jobcentret"},
+    "job_note": {
+        "en": "No one is named: trainees are numbered in this report only. Ready for an own "
+              "area: at least {n} visits alone, and at least {pct:g} % of the latest {n} "
+              "verified (both taps, long enough for the room).",
+        "da": "Ingen er nævnt ved navn: eleverne er kun nummereret i denne rapport. Klar til "
+              "eget område: mindst {n} besøg alene, og mindst {pct:g} % af de seneste {n} "
+              "verificeret (begge tryk, lange nok til lokalet).",
+    },
+    "trainee": {"en": "trainee", "da": "elev"},
+    "track": {"en": "track", "da": "forløb"},
+    "period": {"en": "first and last visit", "da": "første og sidste besøg"},
+    "alone": {"en": "alone", "da": "alene"},
+    "verified_alone": {"en": "verified alone %", "da": "verificeret alene %"},
+    "ready": {"en": "ready", "da": "klar"},
+    "yes": {"en": "yes", "da": "ja"},
+    "no": {"en": "not yet", "da": "ikke endnu"},
+    "no_trainees": {"en": "No trainees in the registry.", "da": "Ingen elever i registret."},
     "env_text": {
         "en": "{hours:,.0f} cleaning hours saved, at {w:g} l water, {d:g} ml detergent and "
               "{e:g} kWh per hour (the contract's factors): about {water:,.0f} l water, "
@@ -308,4 +329,100 @@ def pdf(r: MonthlyReport, language: str, tz: ZoneInfo) -> bytes:
         para(tt("no_training"))
     heading(tt("environment"))
     para(c["environment"])
+    return bytes(doc.output())
+
+
+TRAINING_HTML = """<!doctype html>
+<html lang="{{ lang }}"><head><meta charset="utf-8">
+<title>{{ t('job_title') }}</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2em; max-width: 62em; color: #222 }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em }
+td, th { border-bottom: 1px solid #ddd; padding: 0.2em 0.7em; text-align: right }
+td:first-child, th:first-child, td.name { text-align: left }
+</style></head><body>
+<h1>{{ t('job_title') }}</h1>
+<p>{{ covers }}</p>
+<p>{{ note }}</p>
+{% if rows %}<table>
+{% for row in [header] + cells %}<tr>{% for c in row %}
+{% if loop.index == 2 %}<td class="name">{{ c }}</td>{% else %}<td>{{ c }}</td>{% endif %}
+{% endfor %}</tr>
+{% endfor %}</table>
+{% else %}<p>{{ t('no_trainees') }}</p>{% endif %}
+</body></html>
+"""
+
+
+def _training_cells(found: list[Progress], language: str) -> tuple[list[str], list[list[str]]]:
+    header = [
+        t(k, language)
+        for k in (
+            "trainee",
+            "track",
+            "period",
+            "visits",
+            "with_buddy",
+            "alone",
+            "hours",
+            "m2_with",
+            "m2_alone",
+            "verified_alone",
+            "ready",
+        )
+    ]
+    cells = [
+        [row["trainee"], row["track"], f"{row['from'] or ''} - {row['to'] or ''}",
+         str(row["visits"]), str(row["with_buddy"]), str(row["alone"]), f"{row['hours']:,.1f}",
+         f"{row['m2_with_buddy']:,.0f}", f"{row['m2_alone']:,.0f}",
+         "" if row["verified_alone_pct"] is None else f"{row['verified_alone_pct']:.1f}",
+         t("yes" if row["ready"] else "no", language)]
+        for row in anonymised(found)
+    ]  # fmt: skip
+    return header, cells
+
+
+def _training_text(
+    first: date, last: date, made_ms: int, factors: ReportSettings, language: str, tz: ZoneInfo
+) -> tuple[str, str]:
+    made = datetime.fromtimestamp(made_ms / 1000, tz).strftime("%Y-%m-%d %H:%M")
+    covers = t("covers", language).format(first=first, last=last, made=made)
+    note = t("job_note", language).format(n=factors.ready_min_alone, pct=factors.ready_verified_pct)
+    return covers, note
+
+
+def training_html(
+    found: list[Progress], first: date, last: date, made_ms: int, factors: ReportSettings,
+    language: str, tz: ZoneInfo,
+) -> str:  # fmt: skip
+    """The job centre's anonymised report as one HTML page."""
+    header, cells = _training_cells(found, language)
+    covers, note = _training_text(first, last, made_ms, factors, language, tz)
+    env = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    return env.from_string(TRAINING_HTML).render(
+        lang=language, t=lambda key: t(key, language), covers=covers, note=note,
+        header=header, cells=cells, rows=bool(cells),
+    )  # fmt: skip
+
+
+def training_pdf(
+    found: list[Progress], first: date, last: date, made_ms: int, factors: ReportSettings,
+    language: str, tz: ZoneInfo,
+) -> bytes:  # fmt: skip
+    """The same as a PDF, landscape."""
+    header, cells = _training_cells(found, language)
+    covers, note = _training_text(first, last, made_ms, factors, language, tz)
+    doc = _Pdf(orientation="landscape", format="A4")
+    doc.add_page()
+    for text, height, style, size in (
+        (t("job_title", language), 8, "B", 16), (covers, 5, "", 9), (note, 5, "", 9),
+    ):  # fmt: skip
+        doc.set_font("Helvetica", style, size)
+        doc.multi_cell(0, height, text, new_x="LMARGIN", new_y="NEXT")
+    doc.ln(3)
+    doc.set_font("Helvetica", size=8)
+    if cells:
+        _table(doc, header, cells, (14, 45, 40, 16, 20, 16, 16, 24, 22, 30, 20))
+    else:
+        doc.multi_cell(0, 5, t("no_trainees", language), new_x="LMARGIN", new_y="NEXT")
     return bytes(doc.output())
