@@ -8,6 +8,8 @@ with the API, the dashboards and the alerts:
   (`Backend.verify`, one local day at a time);
 - demand savings: cleanings avoided and hours saved against the fixed schedule, and the due
   rooms not cleaned (`Backend.savings_by_building`);
+- quality: the month's finished INSTA 800 inspections per building: rooms inspected and
+  approved against their agreed level (`backend.quality.summary`);
 - training: trainee visits, with and without a buddy, training hours and the floor area
   cleaned, per building (the `visit` points' `role` and `buddy`); no person is named;
 - environment: the hours saved turned into water, detergent and machine energy with the
@@ -22,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from backend import quality
+from backend.quality import BuildingQuality
 from backend.service import Backend, BackendError
 from backend.shifts import day_window, local_day
 from pletfri.settings import ReportSettings
@@ -89,6 +93,7 @@ class MonthlyReport:
     days: list[DayRow] = field(default_factory=list)
     buildings: list[BuildingRow] = field(default_factory=list)
     training: list[TrainingRow] = field(default_factory=list)
+    quality: list[BuildingQuality] = field(default_factory=list)
     environment: Environment | None = None
 
     def total(self) -> BuildingRow:
@@ -147,8 +152,10 @@ def monthly(
             f"no plans were made between {first} and {last}: the report covers days the "
             "planner ran (`pletfri backend run`, or `pletfri plan`)"
         )
-    first = date.fromisoformat(row[0]["first"])
+    month_first, first = first, date.fromisoformat(row[0]["first"])
     report = MonthlyReport(month, first, last, building, now_ms)
+    # Inspections need no plan: the whole month's.
+    report.quality = quality.summary(backend.registry, month_first, last, building)
     rows = {b: BuildingRow(b, names[b]) for b in ([building] if building else sorted(names))}
     day = first
     while day <= last:

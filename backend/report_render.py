@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from fpdf import FPDF
 from jinja2 import Environment
 
+from backend import quality
 from backend.report import BuildingRow, MonthlyReport
 from backend.training import Progress, anonymised
 from pletfri.settings import ReportSettings
@@ -29,6 +30,15 @@ TEXT: dict[str, dict[str, str]] = {
     "savings": {"en": "Demand-based cleaning against the fixed schedule",
                 "da": "Behovsstyret rengøring mod den faste plan"},
     "training": {"en": "Training track", "da": "Oplæringsforløb"},
+    "quality": {"en": "Quality (INSTA 800 inspections)", "da": "Kvalitet (INSTA 800-kontroller)"},
+    "inspections": {"en": "inspections", "da": "kontroller"},
+    "approved": {"en": "approved", "da": "godkendt"},
+    "rooms_inspected": {"en": "rooms inspected", "da": "lokaler kontrolleret"},
+    "rooms_approved": {"en": "rooms approved", "da": "lokaler godkendt"},
+    "approval_pct": {"en": "approved %", "da": "godkendt %"},
+    "deviation": {"en": "level vs agreed", "da": "niveau mod aftalt"},
+    "no_quality": {"en": "No finished inspections this month.",
+                   "da": "Ingen afsluttede kontroller i måneden."},
     "environment": {"en": "Environment (estimate)", "da": "Miljø (skøn)"},
     "per_day": {"en": "Planned and done per day", "da": "Planlagt og udført pr. dag"},
     "most_missed": {"en": "Buildings with the most missed cleanings",
@@ -144,6 +154,21 @@ def charts(r: MonthlyReport, language: str) -> dict[str, str]:
     }
 
 
+def _quality_cells(r: MonthlyReport) -> list[list[str]]:
+    rows = [*r.quality, quality.total(r.quality)] if r.quality else []
+    return [
+        [q.building, str(q.inspections), str(q.inspections_approved), str(q.rooms_inspected),
+         str(q.rooms_approved),
+         "" if q.approval_rate is None else f"{100 * q.approval_rate:.1f}",
+         "" if q.mean_deviation is None else f"{q.mean_deviation:+.2f}"]
+        for q in rows
+    ]  # fmt: skip
+
+
+QUALITY_HEADER = ("building", "inspections", "approved", "rooms_inspected", "rooms_approved",
+                  "approval_pct", "deviation")  # fmt: skip
+
+
 def _pct(row: BuildingRow) -> str:
     return "" if row.done_pct is None else f"{row.done_pct:.1f}"
 
@@ -156,10 +181,12 @@ def _context(r: MonthlyReport, language: str, tz: ZoneInfo) -> dict[str, Any]:
         "lang": language,
         "t": lambda key: t(key, language),
         "pct": _pct,
+        "quality_header": QUALITY_HEADER,
         "total": r.total(),
         "scope": r.building or t("all", language),
         "covers": t("covers", language).format(first=r.first, last=r.last, made=made),
         "charts": charts(r, language),
+        "quality": _quality_cells(r),
         "environment": t("env_text", language).format(
             hours=env.hours_saved, w=env.factors.water_l_per_hour,
             d=env.factors.detergent_ml_per_hour, e=env.factors.energy_kwh_per_hour,
@@ -214,6 +241,15 @@ tr.total td { font-weight: bold; border-top: 2px solid #888 }
 <td>{{ total.done }}</td><td>{{ "{:,.1f}".format(total.avoided) }}</td>
 <td>{{ "{:,.1f}".format(total.hours_saved) }}</td><td>{{ total.due_not_cleaned }}</td></tr>
 </table>
+
+<h2>{{ t('quality') }}</h2>
+{% if quality %}<table>
+<tr>{% for k in quality_header %}<th>{{ t(k) }}</th>{% endfor %}</tr>
+{% for row in quality %}<tr{% if loop.last %} class="total"{% endif %}>
+<td>{{ t('total') if loop.last else row[0] }}</td>
+{% for c in row[1:] %}<td>{{ c }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+{% else %}<p>{{ t('no_quality') }}</p>{% endif %}
 
 <h2>{{ t('training') }}</h2>
 {% if r.training %}<table>
@@ -315,6 +351,13 @@ def pdf(r: MonthlyReport, language: str, tz: ZoneInfo) -> bytes:
         rows,
         (25, 28, 25, 25, 28, 32),
     )
+    heading(tt("quality"))
+    if c["quality"]:
+        rows = c["quality"]
+        rows[-1][0] = tt("total")
+        _table(doc, [tt(k) for k in QUALITY_HEADER], rows, (25, 22, 22, 28, 28, 24, 28))
+    else:
+        para(tt("no_quality"))
     heading(tt("training"))
     if r.training:
         _table(

@@ -13,7 +13,7 @@ from behelpers import BUDDY, CLEANER, DAY, TRAINEE, at, occupancy, taps
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from backend import report, report_render, tokens
+from backend import quality, report, report_render, tokens
 from backend.api import create_app
 from backend.service import Backend, BackendError
 from pletfri.cli import app as cli
@@ -65,16 +65,25 @@ def test_the_figures_are_verifications_and_savings(month: Backend) -> None:
     assert env is not None and env.water_l == round(total.hours_saved * 10, 1)
 
 
-def test_html_and_pdf_in_both_languages(month: Backend) -> None:
+def test_html_and_pdf_in_both_languages(month: Backend, settings: Settings) -> None:
+    # An INSTA 800 inspection of the school: every sampled room one level under agreed.
+    insp = quality.plan(month.registry, settings.quality, "s", DAY, NOW)
+    for room in insp.rooms:
+        quality.record(month.registry, insp.id, room.room, room.agreed - 1, now_ms=NOW)
+    quality.finish(month.registry, insp.id, NOW)
     r = report.monthly(month, "2026-11", NOW, FACTORS, building="s")
+    assert r.quality == quality.summary(month.registry, date(2026, 11, 1), r.last, "s")
+    [q] = r.quality
+    assert q.rooms_inspected == len(insp.rooms) and q.rooms_approved == 0
     page = report_render.html(r, "da", month.tz)
     assert "Rapport om rengøringskontrakten 2026-11: s" in page
     assert "Bakkehøj Skole" in page and "<svg" in page and "Oplæringsforløb" in page
+    assert "Kvalitet (INSTA 800-kontroller)" in page and "<td>-1.00</td>" in page
     assert "Cleaning against the plan" in report_render.html(r, "en", month.tz)
     pdf = report_render.pdf(r, "da", month.tz)
     text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
     assert "Rapport om rengøringskontrakten 2026-11" in text
-    assert "Rengøring mod planen" in text and "i alt" in text
+    assert "Rengøring mod planen" in text and "i alt" in text and "-1.00" in text
 
 
 def test_clear_errors(month: Backend) -> None:
