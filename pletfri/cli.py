@@ -50,14 +50,18 @@ config_app = typer.Typer(help="Inspect the settings.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
 
+# Settings whose values `config show` never prints (smtp_password, quality.seed_salt, ...).
+SECRET_WORDS = ("password", "token", "salt")
+
+
 @config_app.command("show")
 def config_show(ctx: typer.Context) -> None:
     """Print the settings in effect (file + environment + defaults) as JSON."""
     s = settings(ctx).model_dump(mode="json")
     for section in s.values():
         if isinstance(section, dict):
-            for key in ("password", "token"):
-                if section.get(key):
+            for key, value in section.items():
+                if value and any(word in key for word in SECRET_WORDS):
                     section[key] = "***"
     typer.echo(json.dumps(s, indent=2))
 

@@ -42,6 +42,17 @@ def test_settings_pass_to_a_child_process_through_the_environment(
     assert child.gateway.registry_file == tmp_path / "d.csv"
 
 
+def test_config_show_masks_every_secret(tmp_path: Path) -> None:
+    cfg = tmp_path / "p.toml"
+    cfg.write_text(
+        '[mqtt]\npassword = "mq-secret"\n[alerts]\nsmtp_password = "smtp-secret"\n'
+        '[quality]\nseed_salt = "salt-secret"\n[influx]\ntoken = "influx-secret"\n'
+    )
+    out = CliRunner().invoke(app, ["--config", str(cfg), "config", "show"])
+    assert out.exit_code == 0, out.output
+    assert "secret" not in out.output and out.output.count('"***"') == 4
+
+
 def test_config_file_from_environment(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     cfg = tmp_path / "p.toml"
     cfg.write_text('log_level = "DEBUG"\n')
