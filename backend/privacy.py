@@ -8,7 +8,8 @@ Person-level data lives in three places:
 - InfluxDB: `tap` and `visit` points carry the card pseudonym, and a trainee's visit names
   the buddy's card; daily sums (`visit_day`) name no one and are left out;
 - the alert store: alerts about one of their cards, alerts they acknowledged, messages sent
-  to them, their quiet hours.
+  to them, their quiet hours;
+- the INSTA 800 inspections they made (backend/quality.py names the inspector).
 
 Data older than `backend.retention_days` is already deleted (backend/retention.py); the
 export says so, so that an empty list is not read as "never recorded".
@@ -115,6 +116,16 @@ def person_export(
         "taps": _points(influx, "tap", ("card",), cards),
         "visits": _points(influx, "visit", ("card", "buddy"), cards),
         "alerts": _alert_rows(database_file, person, cards),
+        # The inspector of an INSTA 800 inspection is named by id or by name.
+        "inspections_made": [
+            dict(r)
+            for name in [person.id] + ([person.name] if person.name else [])
+            for r in registry.query(
+                "SELECT id, building, day, status, created_ms FROM quality_inspections "
+                "WHERE inspector = ? ORDER BY id",
+                (name,),
+            )
+        ],
         "retention": (
             f"taps and visits older than {retention_days} whole days are deleted "
             "(backend.retention_days); daily sums per room name no one and are not included"

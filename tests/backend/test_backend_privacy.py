@@ -7,18 +7,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from behelpers import BUDDY, CLEANER, TRAINEE, at, taps
+from behelpers import BUDDY, CLEANER, DAY, TRAINEE, at, taps
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from backend import tokens
+from backend import quality, tokens
 from backend.alerts.acknowledge import acknowledge
 from backend.alerts.model import Finding
 from backend.alerts.store import AlertStore
 from backend.api import create_app
 from backend.service import Backend, BackendError
 from pletfri.cli import app as cli
-from pletfri.settings import Settings
+from pletfri.settings import QualitySettings, Settings
 
 
 @pytest.fixture
@@ -72,7 +72,10 @@ def test_nothing_of_anyone_else(backend: Backend) -> None:
     assert {t["card"] for t in data["taps"]} == {CLEANER}
     assert [(v["card"], v.get("buddy")) for v in data["visits"]] == [(CLEANER, None)]
     assert data["alerts"]["about_their_cards"] == [] and data["buddy_to"] == []
+    quality.plan(backend.registry, QualitySettings(), "s", DAY, at("23:00"), inspector="p9")
     leader = backend.export_person("p9", at("23:00"))
+    assert [(i["building"], i["day"]) for i in leader["inspections_made"]] == [("s", str(DAY))]
+    assert data["inspections_made"] == []
     assert leader["cards"] == [] and leader["taps"] == [] and leader["visits"] == []
     assert leader["leads_buildings"] == ["d", "s"]
     assert [a["ack_note"] for a in leader["alerts"]["acknowledged"]] == ["on it"]
