@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from backend import report, report_render
+from backend import quality, report, report_render
 from backend.planner import Plan
 from backend.service import Backend
 from pletfri.services import Stack, running_stack
@@ -33,6 +33,7 @@ from sim.calendar import Calendar, SimDay, school_week
 from sim.cleaning import PlannedRoom, Tap, work_shift
 from sim.faults import Faults, plant
 from sim.fleet import Fleet, FleetConfig
+from sim.inspections import inspect_day
 from sim.link import Pool
 from sim.platform import Books, Platform
 from sim.processes import GatewayProcess
@@ -88,6 +89,8 @@ class DemoRun:
     # Visits written before the run: each room's last cleaning (Platform.seed_history).
     history_visits: int = 0
     wall_s: float = 0.0
+    # INSTA 800 inspections of the simulated days, summed (backend.quality.total).
+    quality: dict[str, float] = field(default_factory=dict)
     # The monthly contract report of the simulated days (HTML, PDF).
     contract_report: list[Path] = field(default_factory=list)
     # Wall seconds per phase, to show where a run's time goes (logged at DEBUG).
@@ -218,6 +221,8 @@ def simulate(
                 platform.tick_alerts(end, run.timed)
                 with run.timed("backend: books"):
                     run.books = platform.books([d.day for d in cal.days if d.school_day], end)
+                with run.timed("backend: inspections"):
+                    run.quality = _inspections(platform.backend, s, cal, opts.seed, end)
                 with run.timed("backend: monthly report"):
                     run.contract_report = _contract_report(platform.backend, s, cal, end)
                 platform.wait_alerts(run.timed)
@@ -233,6 +238,18 @@ def simulate(
         if serve:
             _serve(console)
     return run
+
+
+def _inspections(
+    backend: Backend, s: Settings, cal: Calendar, seed: int, now_ms: int
+) -> dict[str, float]:
+    days = [d.day for d in cal.days if d.school_day]
+    for day in days:
+        inspect_day(backend, s, day, seed, now_ms)
+    if not days:
+        return {}
+    found = quality.total(quality.summary(backend.registry, days[0], days[-1]))
+    return found.model_dump(exclude={"building", "name"})
 
 
 def _contract_report(backend: Backend, s: Settings, cal: Calendar, now_ms: int) -> list[Path]:

@@ -58,6 +58,7 @@ class Summary:
     database: str = ""
     folder: str = ""
     contract_report: list[str] = field(default_factory=list)
+    quality: dict[str, Any] = field(default_factory=dict)
     # Wall seconds per phase of the run (in summary.json, not printed).
     phases: dict[str, float] = field(default_factory=dict)
 
@@ -110,6 +111,14 @@ class Summary:
                 f"avoided, {sv['minutes_saved'] / 60:,.0f} hours saved "
                 f"({sv['minutes_saved']:,.0f} of {sv['fixed_minutes']:,.0f} minutes); "
                 f"{sv['due_not_cleaned']:,.0f} due rooms not cleaned",
+            )
+        if self.quality.get("rooms_inspected"):
+            q = self.quality
+            t.add_row(
+                "INSTA 800 inspections",
+                f"{q['inspections']} inspections, {q['inspections_approved']} approved; "
+                f"{q['rooms_approved']} of {q['rooms_inspected']} rooms at their agreed level "
+                f"(mean {q['mean_deviation']:+.2f} levels)",
             )
         t.add_row(
             "alerts",
@@ -209,6 +218,7 @@ def collect(run: DemoRun, stats: dict[str, Any], pool: Pool) -> Summary:
         phases={k: round(v, 1) for k, v in run.phases.items()},
         folder=str(run.folder),
         contract_report=[str(p) for p in run.contract_report],
+        quality=run.quality,
     )
     (run.folder / "summary.json").write_text(summary.to_json())
     report.write(summary, run.folder / "report.html")

@@ -138,3 +138,15 @@ def test_the_monthly_report_tells_the_same(run: DemoRun) -> None:
     cells = [c.split("<")[0] for c in total.split("<td>")[1:]]
     assert cells[2:4] == [str(v["planned"]), str(v["missed"])]
     assert f"{sv['cleanings_avoided']:,.1f}" in page.split('<tr class="total">')[2]
+
+
+@pytest.mark.slow
+def test_inspections_follow_the_cleaning_and_reach_the_report(run: DemoRun) -> None:
+    s = run.summary
+    assert s is not None
+    q = s.quality
+    # One school day, four buildings: each inspected once, the sample recorded in full.
+    assert q["inspections"] == 4 and q["rooms_inspected"] >= 4 * 2
+    assert 0 < q["rooms_approved"] <= q["rooms_inspected"]
+    html = run.contract_report[0].read_text(encoding="utf-8")
+    assert f"<td>{q['rooms_inspected']}</td>" in html.split("INSTA 800")[1]
