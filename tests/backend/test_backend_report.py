@@ -130,3 +130,13 @@ def test_the_command_and_the_route(
         r = client.get("/reports/monthly", params={"month": "2026-10"}, headers=auth)
         assert r.status_code == 422 and "no plans were made" in r.json()["detail"]
         assert client.get("/reports/monthly").status_code == 401
+
+
+def test_verification_is_kept_at_one_instant_until_visits_change(month: Backend) -> None:
+    kept = month.verify(DAY, NOW)["s"]
+    assert kept.done == 2
+    kept.done = 999  # the caller's copy: what the backend keeps does not change
+    assert month.verify(DAY, NOW)["s"].done == 2
+    taps(month.influx, ("s-office", CLEANER, "18:00"), ("s-office", CLEANER, "18:20"))
+    month.pair_visits(at("23:00"))
+    assert month.verify(DAY, NOW)["s"].done == 3
