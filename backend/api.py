@@ -42,6 +42,12 @@ class Caller(BaseModel):
     # The buildings a token bound to a service leader reaches; None: all.
     buildings: list[str] | None = None
 
+    def one_building(self, building: str | None) -> None:
+        """A caller bound to some buildings asks about one of them, not about all."""
+        scope = self.scope(building)
+        if scope is not None and building is None:
+            raise HTTPException(403, f"give ?building= (one of {', '.join(scope)})")
+
     def scope(self, building: str | None) -> list[str] | None:
         """The buildings a request may see: [building], the caller's own, or None for all."""
         if building is not None:
@@ -132,6 +138,11 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
     def each(scope: list[str] | None) -> list[str | None]:
         # One call for all buildings, or one per building in the caller's scope.
         return [None] if scope is None else list(scope)
+
+    def document(format: str, html: Callable[[], str], pdf: Callable[[], bytes]) -> Response:
+        if format == "pdf":
+            return Response(pdf(), media_type="application/pdf")
+        return HTMLResponse(html())
 
     @app.exception_handler(InfluxError)
     def _influx_down(request: Request, e: InfluxError) -> JSONResponse:
@@ -272,9 +283,7 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
     def savings(
         c: Anyone, first: date, last: date | None = None, building: str | None = None
     ) -> Savings:
-        scope = c.scope(building)
-        if scope is not None and building is None:
-            raise HTTPException(403, f"give ?building= (one of {', '.join(scope)})")
+        c.one_building(building)
         return backend.savings(first, last or first, clock(), building)
 
     @app.get(
@@ -291,17 +300,17 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
         language: Literal["da", "en"] | None = None,
     ) -> Response:
         """The monthly contract report (`pletfri report monthly`), as HTML or PDF."""
-        scope = c.scope(building)
-        if scope is not None and building is None:
-            raise HTTPException(403, f"give ?building= (one of {', '.join(scope)})")
+        c.one_building(building)
         try:
             r = report.monthly(backend, month, clock(), settings.report, building)
         except BackendError as e:
             raise HTTPException(422, str(e)) from None
         lang = language or settings.report.language
-        if format == "pdf":
-            return Response(report_render.pdf(r, lang, backend.tz), media_type="application/pdf")
-        return HTMLResponse(report_render.html(r, lang, backend.tz))
+        return document(
+            format,
+            lambda: report_render.html(r, lang, backend.tz),
+            lambda: report_render.pdf(r, lang, backend.tz),
+        )
 
     @app.get(
         "/reports/training",
@@ -317,9 +326,7 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
         language: Literal["da", "en"] | None = None,
     ) -> Response:
         """The training tracks' progress for the job centre, anonymised, as HTML or PDF."""
-        scope = c.scope(building)
-        if scope is not None and building is None:
-            raise HTTPException(403, f"give ?building= (one of {', '.join(scope)})")
+        c.one_building(building)
         now = clock()
         try:
             _, first, last = report.month_span(month, now, backend)
@@ -328,9 +335,11 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
             raise HTTPException(422, str(e)) from None
         args = (found, first, last, now, settings.report, language or settings.report.language,
                 backend.tz)  # fmt: skip
-        if format == "pdf":
-            return Response(report_render.training_pdf(*args), media_type="application/pdf")
-        return HTMLResponse(report_render.training_html(*args))
+        return document(
+            format,
+            lambda: report_render.training_html(*args),
+            lambda: report_render.training_pdf(*args),
+        )
 
     def who(c: Annotated[Caller, Depends(caller)]) -> str:
         return c.label

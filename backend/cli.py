@@ -48,6 +48,11 @@ DateOpt = Annotated[
 ]
 BuildingOpt = Annotated[str | None, typer.Option("--building", "-b", help="Only this building.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+MonthOpt = Annotated[str | None, typer.Option(help="YYYY-MM (default: the last whole month).")]
+OutOpt = Annotated[Path, typer.Option(help="Folder for the HTML and PDF files.")]
+REPORTS = Path("run/reports")
+LanguageOpt = Annotated[str | None, typer.Option(help="da or en (default: report.language).")]
+PdfOpt = Annotated[bool, typer.Option(help="Write the PDF too.")]
 
 
 @contextmanager
@@ -413,17 +418,11 @@ def token_revoke(
 @report_app.command("monthly")
 def report_monthly(
     ctx: typer.Context,
-    month: Annotated[
-        str | None, typer.Option(help="YYYY-MM (default: the last whole month).")
-    ] = None,
+    month: MonthOpt = None,
     building: BuildingOpt = None,
-    out: Annotated[Path, typer.Option(help="Folder for the HTML and PDF files.")] = Path(
-        "run/reports"
-    ),
-    language: Annotated[
-        str | None, typer.Option(help="da or en (default: report.language).")
-    ] = None,
-    pdf: Annotated[bool, typer.Option(help="Write the PDF too.")] = True,
+    out: OutOpt = REPORTS,
+    language: LanguageOpt = None,
+    pdf: PdfOpt = True,
     now: NowOpt = None,
 ) -> None:
     """The monthly contract report (verification, savings, training, environment) as HTML
@@ -431,71 +430,68 @@ def report_monthly(
     from backend import report, report_render  # fpdf2 and Pillow load for this command only
 
     s = settings(ctx)
-    lang = language or s.report.language
-    if lang not in ("da", "en"):
-        raise fail(f"--language {lang!r}: use da or en")
+    lang = _language(language, s.report.language)
     with _backend(ctx) as be:
         r = report.monthly(be, month, _now_ms(ctx, now), s.report, building)
-        name = f"report-{r.month}" + (f"-{building}" if building else "")
-        files = {out / f"{name}.html": report_render.html(r, lang, be.tz).encode()}
-        if pdf:
-            files[out / f"{name}.pdf"] = report_render.pdf(r, lang, be.tz)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        for path, data in files.items():
-            path.write_bytes(data)
-    except OSError as e:
-        raise fail(f"cannot write to {out}: {e.strerror}; choose another --out") from None
+        stem = out / (f"report-{r.month}" + (f"-{building}" if building else ""))
+        html = report_render.html(r, lang, be.tz)
+        written = _write_report(stem, html, report_render.pdf(r, lang, be.tz) if pdf else None)
     total = r.total()
     typer.echo(
         f"{r.month} ({r.first} to {r.last}): {total.planned} planned, {total.missed} missed, "
-        f"{total.avoided:,.0f} cleanings avoided; wrote " + ", ".join(str(p) for p in files)
+        f"{total.avoided:,.0f} cleanings avoided; wrote {written}"
     )
 
 
 @report_app.command("training")
 def report_training(
     ctx: typer.Context,
-    month: Annotated[
-        str | None, typer.Option(help="YYYY-MM (default: the last whole month).")
-    ] = None,
+    month: MonthOpt = None,
     building: BuildingOpt = None,
-    out: Annotated[Path, typer.Option(help="Folder for the HTML and PDF files.")] = Path(
-        "run/reports"
-    ),
-    language: Annotated[
-        str | None, typer.Option(help="da or en (default: report.language).")
-    ] = None,
-    pdf: Annotated[bool, typer.Option(help="Write the PDF too.")] = True,
+    out: OutOpt = REPORTS,
+    language: LanguageOpt = None,
+    pdf: PdfOpt = True,
     now: NowOpt = None,
 ) -> None:
     """The training tracks' progress for the job centre, anonymised, as HTML and PDF."""
     from backend import report, report_render, training  # fpdf2 and Pillow load here only
 
     s = settings(ctx)
-    lang = language or s.report.language
-    if lang not in ("da", "en"):
-        raise fail(f"--language {lang!r}: use da or en")
+    lang = _language(language, s.report.language)
     now_ms = _now_ms(ctx, now)
     with _backend(ctx) as be:
         name, first, last = report.month_span(month, now_ms, be)
         found = training.progress(be, first, last, s.report, building)
         args = (found, first, last, now_ms, s.report, lang, be.tz)
-        stem = f"training-{name}" + (f"-{building}" if building else "")
-        files = {out / f"{stem}.html": report_render.training_html(*args).encode()}
-        if pdf:
-            files[out / f"{stem}.pdf"] = report_render.training_pdf(*args)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        for path, data in files.items():
-            path.write_bytes(data)
-    except OSError as e:
-        raise fail(f"cannot write to {out}: {e.strerror}; choose another --out") from None
+        stem = out / (f"training-{name}" + (f"-{building}" if building else ""))
+        html = report_render.training_html(*args)
+        written = _write_report(stem, html, report_render.training_pdf(*args) if pdf else None)
     ready = sum(p.ready for p in found)
     typer.echo(
         f"{name} ({first} to {last}): {len(found)} trainees, {ready} ready for an own area; "
-        "wrote " + ", ".join(str(p) for p in files)
+        f"wrote {written}"
     )
+
+
+def _language(given: str | None, default: str) -> str:
+    lang = given or default
+    if lang not in ("da", "en"):
+        raise fail(f"--language {lang!r}: use da or en")
+    return lang
+
+
+def _write_report(stem: Path, html: str, pdf: bytes | None) -> str:
+    """stem.html, and stem.pdf if given; the paths written, for the user."""
+    files = {stem.with_suffix(".html"): html.encode()}
+    if pdf is not None:
+        files[stem.with_suffix(".pdf")] = pdf
+    try:
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        for path, data in files.items():
+            path.write_bytes(data)
+    except OSError as e:
+        raise fail(f"cannot write to {stem.parent}: {e.strerror}; choose another --out") from None
+    return ", ".join(str(p) for p in files)
 
 
 def register(root: typer.Typer) -> None:
