@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from behelpers import registry_data
+from typer.testing import CliRunner
 
 from backend import need
 from backend.service import Backend
@@ -18,6 +19,19 @@ def backend(settings: Settings) -> Iterator[Backend]:
     with Backend(settings) as be:
         be.registry.replace(registry_data())
         yield be
+
+
+@pytest.fixture
+def run(backend: Backend, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """A CliRunner whose `pletfri` commands reach this test's servers and registry."""
+    for key, value in {
+        "BACKEND__DATABASE_FILE": settings.backend.database_file,
+        "INFLUX__URL": settings.influx.url,
+        "INFLUX__DATABASE": settings.influx.database,
+        "MQTT__PORT": settings.mqtt.port,
+    }.items():
+        monkeypatch.setenv(f"PLETFRI_{key}", str(value))
+    return CliRunner()
 
 
 @pytest.fixture

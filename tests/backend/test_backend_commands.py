@@ -16,20 +16,6 @@ from pletfri.cli import app as cli
 from pletfri.settings import Settings
 
 
-@pytest.fixture
-def run(
-    backend: Backend, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> CliRunner:
-    for key, value in {
-        "BACKEND__DATABASE_FILE": settings.backend.database_file,
-        "INFLUX__URL": settings.influx.url,
-        "INFLUX__DATABASE": settings.influx.database,
-        "MQTT__PORT": settings.mqtt.port,
-    }.items():
-        monkeypatch.setenv(f"PLETFRI_{key}", str(value))
-    return CliRunner()
-
-
 @pytest.mark.usefixtures("need_topics")
 def test_a_day_through_the_commands(run: CliRunner, backend: Backend) -> None:
     occupancy(backend.influx, "s-class1", "08:00", "14:00", motion=25)

@@ -88,15 +88,8 @@ def test_nothing_of_anyone_else(backend: Backend) -> None:
 
 @pytest.mark.usefixtures("history")
 def test_the_command_and_the_route(
-    backend: Backend, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    backend: Backend, settings: Settings, tmp_path: Path, run: CliRunner
 ) -> None:
-    for key, value in {
-        "BACKEND__DATABASE_FILE": settings.backend.database_file,
-        "INFLUX__URL": settings.influx.url,
-        "INFLUX__DATABASE": settings.influx.database,
-    }.items():
-        monkeypatch.setenv(f"PLETFRI_{key}", str(value))
-    run = CliRunner()
     out_file = tmp_path / "export" / "p3.json"
     out = run.invoke(cli, ["backend", "export-person", "p3", "--out", str(out_file)])
     assert out.exit_code == 0, out.output

@@ -21,7 +21,7 @@ from backend.registry import Building, Leader, Person, Registry, RegistryData, R
 from backend.registry.schema import MIGRATIONS
 from backend.service import Backend
 from pletfri.cli import app as cli
-from pletfri.settings import ConfigError, QualitySettings, SampleBand, Settings, load_settings
+from pletfri.settings import ConfigError, QualitySettings, SampleBand, load_settings
 
 NEXT_DAY = date(2026, 11, 17)
 # The school "s" has four rooms, all agreed at level 3: inspect them all, approve one failure.
@@ -170,10 +170,10 @@ def test_errors_say_what_is_wrong(backend: Backend) -> None:
 
 
 @pytest.fixture
-def run(backend: Backend, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("PLETFRI_BACKEND__DATABASE_FILE", str(settings.backend.database_file))
+def run(run: CliRunner, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """conftest's runner, with the sample table that takes small buildings whole."""
     monkeypatch.setenv("PLETFRI_QUALITY__TABLE", json.dumps([b.model_dump() for b in WHOLE.table]))
-    return CliRunner()
+    return run
 
 
 def test_an_inspection_through_the_commands(run: CliRunner) -> None:

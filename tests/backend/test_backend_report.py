@@ -98,15 +98,8 @@ def test_clear_errors(month: Backend) -> None:
 
 
 def test_the_command_and_the_route(
-    month: Backend, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    month: Backend, settings: Settings, tmp_path: Path, run: CliRunner
 ) -> None:
-    for key, value in {
-        "BACKEND__DATABASE_FILE": settings.backend.database_file,
-        "INFLUX__URL": settings.influx.url,
-        "INFLUX__DATABASE": settings.influx.database,
-    }.items():
-        monkeypatch.setenv(f"PLETFRI_{key}", str(value))
-    run = CliRunner()
     args = ["report", "monthly", "--out", str(tmp_path), "--now", "2026-12-01T08:00"]
     out = run.invoke(cli, args)
     assert out.exit_code == 0, out.output

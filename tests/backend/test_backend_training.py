@@ -81,20 +81,14 @@ def test_the_job_centre_report_names_no_one(visits: Backend) -> None:
 
 
 def test_the_command_and_the_route(
-    visits: Backend, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    visits: Backend, settings: Settings, tmp_path: Path, run: CliRunner
 ) -> None:
-    for key, value in {
-        "BACKEND__DATABASE_FILE": settings.backend.database_file,
-        "INFLUX__URL": settings.influx.url,
-        "INFLUX__DATABASE": settings.influx.database,
-    }.items():
-        monkeypatch.setenv(f"PLETFRI_{key}", str(value))
     args = ["report", "training", "--out", str(tmp_path), "--now", "2026-12-01T08:00"]
-    out = CliRunner().invoke(cli, args)
+    out = run.invoke(cli, args)
     assert out.exit_code == 0, out.output
     assert "2026-11 (2026-11-01 to 2026-11-30): 1 trainees, 0 ready" in out.output
     assert (tmp_path / "training-2026-11.pdf").read_bytes().startswith(b"%PDF")
-    out = CliRunner().invoke(cli, [*args, "--month", "2027-02"])
+    out = run.invoke(cli, [*args, "--month", "2027-02"])
     assert out.exit_code == 2 and "has not begun" in out.output
 
     leader = tokens.create(visits.registry, "service_leader", "test leader", NOW)
