@@ -9,11 +9,12 @@ gateway (`pletfri gateway run`, its own process, default settings: 5,000-line or
 batches, fsync'd spool). A run counts from the first publish until the last message
 is received (plain) or the last point is in InfluxDB (gateway, polled by InfluxQL
 count); "tail" is how long that took after the last publish. Effective msg/s is
-messages / that time. A rate is sustained when everything arrived and the tail stays
-short (about a batch interval), i.e. no backlog grew. "CPU us/msg" is the subscriber's
-or the gateway process's user + system CPU time per message over the round: what a
-message costs whatever else the shared cores are doing (1e6 / it is the rate one free
-core could carry).
+messages / that time; "steady" is the rate between 10 % and 90 % of the round's points
+stored, without the first and last batch's wait. A rate is sustained when everything
+arrived and the tail stays short (about a batch interval), i.e. no backlog grew.
+"CPU us/msg" is the subscriber's or the gateway process's user + system CPU time per
+message over the round: what a message costs whatever else the shared cores are doing
+(1e6 / it is the rate one free core could carry).
 """
 
 from __future__ import annotations
@@ -159,11 +160,13 @@ def gateway_round(
         meter.start()
         pub, pq = start_publisher(s.mqtt.port, rate, msgs)
         last, t_last = before, time.monotonic()
+        samples: list[tuple[float, int]] = []
         p = None
         # Until every point is stored, or the publisher is done and nothing more arrives.
         while last - before < expected_points:
             time.sleep(0.1)
             now = stored(influx, since_ms)
+            samples.append((time.monotonic(), now - before))
             if now != last:
                 last, t_last = now, time.monotonic()
             if p is None and not pq.empty():
@@ -183,11 +186,20 @@ def gateway_round(
         "acked": p["acked"],
         "tail_s": t_last - p["t_sent"],
         "msg_s": msgs_done / elapsed,
+        "steady_msg_s": steady(samples, expected_points) * len(msgs) / expected_points,
         "points_s": points / elapsed,
         "cpu_us": cpu / max(msgs_done, 1) * 1e6,
         "pub_us": p["cpu_s"] / len(msgs) * 1e6,
         **others,
     }
+
+
+def steady(samples: list[tuple[float, int]], expected: int) -> float:
+    """Points/s between 10 % and 90 % of the round's points stored: the rate once running,
+    without the first batch's wait and the last one's."""
+    lo = next((t, n) for t, n in samples if n >= 0.1 * expected)
+    hi = next(((t, n) for t, n in samples if n >= 0.9 * expected), samples[-1])
+    return (hi[1] - lo[1]) / (hi[0] - lo[0]) if hi[0] > lo[0] else 0.0
 
 
 def cpu_row(rate: float, who: str, r: dict[str, float], n: int, elapsed: float) -> str:
@@ -226,9 +238,10 @@ def main() -> None:
             "| offered msg/s | plain: delivered / broker-acked | plain: tail s | plain msg/s "
             "| plain CPU us/msg | gateway: broker-acked | gateway: points stored / expected "
             "| gateway: tail s "
-            "| gateway msg/s | gateway points/s | gateway CPU us/msg | gateway / plain |"
+            "| gateway msg/s | gateway steady msg/s | gateway points/s | gateway CPU us/msg "
+            "| gateway / plain |"
         )
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         all_points = 0
         cpu_rows: list[str] = []
         try:
@@ -248,7 +261,7 @@ def main() -> None:
                     f"| {rate:,.0f} | {plain['delivered']:,} / {plain['acked']:,} "
                     f"| {plain['tail_s']:.1f} | {plain['msg_s']:,.0f} | {plain['cpu_us']:.0f} "
                     f"| {g['acked']:,} | {g['points']:,} / {pts:,} | {g['tail_s']:.1f} "
-                    f"| {g['msg_s']:,.0f} "
+                    f"| {g['msg_s']:,.0f} | {g['steady_msg_s']:,.0f} "
                     f"| {g['points_s']:,.0f} | {g['cpu_us']:.0f} "
                     f"| {g['msg_s'] / plain['msg_s']:.2f} |",
                     flush=True,
