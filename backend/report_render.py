@@ -40,7 +40,8 @@ TEXT: dict[str, dict[str, str]] = {
     "no_quality": {"en": "No finished inspections this month.",
                    "da": "Ingen afsluttede kontroller i måneden."},
     "environment": {"en": "Environment (estimate)", "da": "Miljø (skøn)"},
-    "per_day": {"en": "Planned and done per day", "da": "Planlagt og udført pr. dag"},
+    "per_day": {"en": "Planned cleanings and visits per day",
+                "da": "Planlagte rengøringer og besøg pr. dag"},
     "most_missed": {"en": "Buildings with the most missed cleanings",
                     "da": "Bygninger med flest manglende rengøringer"},
     "building": {"en": "building", "da": "bygning"},
@@ -144,7 +145,7 @@ def charts(r: MonthlyReport, language: str) -> dict[str, str]:
             [f"{d.day.day}" for d in days],
             [
                 (t("planned", language), [float(d.planned) for d in days]),
-                (t("done", language), [float(d.done) for d in days]),
+                (t("visits_made", language), [float(d.done) for d in days]),
             ],
         ),
         "most_missed": bars(
