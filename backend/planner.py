@@ -19,7 +19,7 @@ from typing import Literal
 
 from backend.registry import Room
 from backend.roomtypes import RoomType
-from pletfri.influx import Influx, line
+from pletfri.influx import Influx, line, quote
 
 log = logging.getLogger(__name__)
 
@@ -82,15 +82,11 @@ class Plan:
         return round(sum(e.minutes for e in self.due), 1)
 
 
-def _quote(s: str) -> str:
-    return s.replace("\\", "\\\\").replace("'", "\\'")
-
-
 def last_verified(
     influx: Influx, since_ms: int, now_ms: int, building: str | None = None
 ) -> dict[str, int]:
     """Each room's last visit with both taps that was not too short, in (since, now]."""
-    only = f"AND building = '{_quote(building)}' " if building else ""
+    only = f"AND building = {quote(building)} " if building else ""
     rows = influx.query(
         f"SELECT last(duration_s) FROM visit WHERE complete = true AND short = false {only}"
         f"AND time > {since_ms}ms AND time <= {now_ms}ms GROUP BY room"
@@ -108,7 +104,7 @@ def usage_since(
         groups[start - start % PERIOD_MS].append(room)
     statements = []
     for start, rooms in sorted(groups.items()):
-        match = " OR ".join(f"room = '{_quote(r)}'" for r in rooms)
+        match = " OR ".join(f"room = {quote(r)}" for r in rooms)
         statements.append(
             "SELECT sum(motion) AS motion, sum(presence_s) AS presence_s, "
             f"sum(entries) AS entries FROM occupancy WHERE ({match}) "

@@ -22,7 +22,7 @@ from typing import Any
 
 from backend.alerts.store import AlertStore
 from backend.registry import Person, Registry
-from pletfri.influx import Influx
+from pletfri.influx import Influx, quote
 
 # Version of the export's layout, for whoever reads it by program.
 FORMAT = 1
@@ -32,16 +32,12 @@ class UnknownPerson(LookupError):
     pass
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 def _points(
     influx: Influx, measurement: str, fields: tuple[str, ...], cards: list[str]
 ) -> list[dict[str, Any]]:
     if not cards:
         return []
-    where = " OR ".join(f"{f} = {_quote(c)}" for f in fields for c in cards)
+    where = " OR ".join(f"{f} = {quote(c)}" for f in fields for c in cards)
     rows = influx.query(f"SELECT * FROM {measurement} WHERE {where}")
     return sorted(rows, key=lambda r: r["time"])
 

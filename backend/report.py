@@ -28,6 +28,7 @@ from backend import quality
 from backend.quality import BuildingQuality
 from backend.service import Backend, BackendError
 from backend.shifts import day_window, local_day
+from pletfri.influx import quote
 from pletfri.settings import ReportSettings
 
 
@@ -194,7 +195,7 @@ def _training(
 ) -> list[TrainingRow]:
     start = day_window(first, backend.tz)[0]
     end = day_window(last, backend.tz)[1]
-    where = f" AND building = '{building}'" if building else ""
+    where = f" AND building = {quote(building)}" if building else ""
     points: list[dict[str, Any]] = backend.influx.query(
         "SELECT card, duration_s, buddy FROM visit "
         f"WHERE time >= {start}ms AND time < {end}ms AND role = 'trainee'{where} "

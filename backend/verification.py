@@ -25,7 +25,7 @@ import httpx
 from backend.planner import DAY_MS, SIGNALS, Plan
 from backend.shifts import day_window
 from backend.visits import Visit, read_visits
-from pletfri.influx import Influx, InfluxError
+from pletfri.influx import Influx, InfluxError, quote
 
 
 @dataclass(slots=True)
@@ -67,10 +67,6 @@ def cleanings_done(due_rooms: Iterable[str], visits: Mapping[str, int]) -> list[
     return out
 
 
-def _quote(s: str) -> str:
-    return s.replace("\\", "\\\\").replace("'", "\\'")
-
-
 def unneeded_visits(
     influx: Influx, visits: list[Visit], earlier: Mapping[str, list[int]]
 ) -> list[Visit]:
@@ -84,7 +80,7 @@ def unneeded_visits(
             (
                 v,
                 "SELECT sum(motion) AS motion, sum(presence_s) AS presence_s, sum(entries) AS "
-                f"entries FROM occupancy WHERE room = '{_quote(v.room)}' "
+                f"entries FROM occupancy WHERE room = {quote(v.room)} "
                 f"AND time > {max(before)}ms AND time <= {v.arrive_ms}ms",
             )
         )

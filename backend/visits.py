@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from backend.registry import Person, Room
 from backend.roomtypes import RoomType
 from backend.shifts import local_day
-from pletfri.influx import Influx, line
+from pletfri.influx import Influx, line, quote
 from pletfri.settings import BackendSettings
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,7 @@ def read_visits(
     influx: Influx, since_ms: int, until_ms: int, building: str | None = None
 ) -> list[Visit]:
     """Visits that arrived in (since_ms, until_ms], for one building or all."""
-    where = f" AND building = '{_quote(building)}'" if building else ""
+    where = f" AND building = {quote(building)}" if building else ""
     rows = influx.query(
         "SELECT card, duration_s, planned, complete, short, buddy FROM visit "
         f"WHERE time > {since_ms}ms AND time <= {until_ms}ms{where} GROUP BY building, room"
@@ -204,10 +204,6 @@ def read_visits(
         )
         for r in rows
     ]
-
-
-def _quote(s: str) -> str:
-    return s.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def pair_and_write(

@@ -19,6 +19,11 @@ class InfluxError(Exception):
     """InfluxDB refused a request or could not be reached."""
 
 
+def quote(value: str) -> str:
+    """An InfluxQL string literal: `'value'`, backslashes and single quotes escaped."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def _escape_key(s: str) -> str:
     return s.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
 

@@ -11,6 +11,7 @@ import typer.main
 from typer.testing import CliRunner
 
 from pletfri.cli import app
+from pletfri.influx import Influx, line, quote
 from pletfri.services import InfluxDB, Mosquitto, ServiceError, running_stack
 from pletfri.settings import ConfigError, as_environment, load_settings
 
@@ -123,3 +124,12 @@ def test_every_command_has_help() -> None:
         result = runner.invoke(app, [*path, "--help"])
         assert result.exit_code == 0, (path, result.output)
         assert "Usage" in result.output
+
+
+def test_quote_makes_any_string_an_influxql_literal(influx: Influx) -> None:
+    odd = ["o'brien", "back\\slash", "both\\'"]
+    t0 = 1_700_000_000_000
+    influx.write(line("m", {}, {"who": who}, t0 + i) for i, who in enumerate(odd))
+    for i, who in enumerate(odd):
+        rows = influx.query(f"SELECT who FROM m WHERE who = {quote(who)}")
+        assert [(row["time"], row["who"]) for row in rows] == [(t0 + i, who)]

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pletfri.influx import Influx
+from pletfri.influx import Influx, quote
 
 # Tag values per query when a query names its series (keeps the InfluxQL short).
 CHUNK = 200
@@ -23,15 +23,11 @@ def _span(since_ms: int, until_ms: int) -> str:
     return f"time >= {since_ms}ms AND time <= {until_ms}ms"
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 def _chunks(tag: str, values: Iterable[str]) -> Iterable[str]:
     """`("tag" = 'a' OR "tag" = 'b' ...)` for at most CHUNK values at a time."""
     ordered = sorted(set(values))
     for i in range(0, len(ordered), CHUNK):
-        yield "(" + " OR ".join(f'"{tag}" = {_quote(v)}' for v in ordered[i : i + CHUNK]) + ")"
+        yield "(" + " OR ".join(f'"{tag}" = {quote(v)}' for v in ordered[i : i + CHUNK]) + ")"
 
 
 @dataclass(frozen=True, slots=True)
