@@ -68,6 +68,15 @@ def load(
     return list(plans.values())
 
 
+def first_day(registry: Registry, first: date, last: date) -> date | None:
+    """The first day between `first` and `last` (inclusive) with a stored plan, if any."""
+    [row] = registry.query(
+        "SELECT MIN(day) AS day FROM plans WHERE day BETWEEN ? AND ?",
+        (first.isoformat(), last.isoformat()),
+    )
+    return date.fromisoformat(row["day"]) if row["day"] else None
+
+
 def planned_rooms(registry: Registry, first: date, last: date) -> set[tuple[date, str]]:
     """(day, room) for every room due in a stored plan between two days, inclusive."""
     rows = registry.query(

@@ -20,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from backend import quality
 from backend.alerts.store import AlertStore
 from backend.registry import Person, Registry
 from pletfri.influx import Influx, quote
@@ -42,6 +43,11 @@ def _points(
     return sorted(rows, key=lambda r: r["time"])
 
 
+def _names(person: Person) -> list[str]:
+    # Whoever acknowledges an alert or makes an inspection names themselves: by id or name.
+    return [person.id] + ([person.name] if person.name else [])
+
+
 def _alert_rows(database_file: Path, person: Person, cards: list[str]) -> dict[str, Any]:
     store = AlertStore(database_file)
     try:
@@ -54,11 +60,9 @@ def _alert_rows(database_file: Path, person: Person, cards: list[str]) -> dict[s
                 (card, card + "@%"),
             )
         ]
-        # Whoever acknowledges names themselves: by leader id or by name.
-        names = [person.id] + ([person.name] if person.name else [])
         acked = [
             dict(r)
-            for name in names
+            for name in _names(person)
             for r in store.db.execute(
                 "SELECT id, rule, subject, acked_ms, ack_note FROM alert WHERE acked_by = ?",
                 (name,),
@@ -101,6 +105,13 @@ def person_export(
             "SELECT label, role, created_ms FROM tokens WHERE person = ?", (person_id,)
         )
     ]
+    made = [
+        {"id": i.id, "building": i.building, "day": i.day.isoformat(), "status": i.status,
+         "created_ms": i.created_ms}
+        for name in _names(person)
+        for i in quality.inspections(registry, inspector=name)
+    ]  # fmt: skip
+    made.sort(key=lambda i: i["id"])
     return {
         "format": FORMAT,
         "made_ms": now_ms,
@@ -112,16 +123,7 @@ def person_export(
         "taps": _points(influx, "tap", ("card",), cards),
         "visits": _points(influx, "visit", ("card", "buddy"), cards),
         "alerts": _alert_rows(database_file, person, cards),
-        # The inspector of an INSTA 800 inspection is named by id or by name.
-        "inspections_made": [
-            dict(r)
-            for name in [person.id] + ([person.name] if person.name else [])
-            for r in registry.query(
-                "SELECT id, building, day, status, created_ms FROM quality_inspections "
-                "WHERE inspector = ? ORDER BY id",
-                (name,),
-            )
-        ],
+        "inspections_made": made,
         "retention": (
             f"taps and visits older than {retention_days} whole days are deleted "
             "(backend.retention_days); daily sums per room name no one and are not included"

@@ -305,15 +305,17 @@ def inspections(
     first: date | None = None,
     last: date | None = None,
     status: Status | None = None,
+    inspector: str | None = None,
 ) -> list[Inspection]:
     """Inspections (with their rooms), newest day first, optionally of one building, from
-    `first` to `last` (inclusive) and in one status."""
+    `first` to `last` (inclusive), in one status and by one inspector."""
     clauses, args = [], []
     for sql, value in (
         ("building = ?", building),
         ("day >= ?", first.isoformat() if first else None),
         ("day <= ?", last.isoformat() if last else None),
         ("status = ?", status),
+        ("inspector = ?", inspector),
     ):
         if value is not None:
             clauses.append(sql)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from backend import quality
+from backend import plans, quality
 from backend.quality import BuildingQuality
 from backend.service import Backend, BackendError
 from backend.shifts import day_window, local_day
@@ -144,16 +144,13 @@ def monthly(
         )
     # From the first day the planner ran: before it, the fixed schedule's cleanings would
     # all count as avoided.
-    row = backend.registry.query(
-        "SELECT MIN(day) AS first FROM plans WHERE day >= ? AND day <= ?",
-        (first.isoformat(), last.isoformat()),
-    )
-    if row[0]["first"] is None:
+    planned = plans.first_day(backend.registry, first, last)
+    if planned is None:
         raise BackendError(
             f"no plans were made between {first} and {last}: the report covers days the "
             "planner ran (`pletfri backend run`, or `pletfri plan`)"
         )
-    month_first, first = first, date.fromisoformat(row[0]["first"])
+    month_first, first = first, planned
     report = MonthlyReport(month, first, last, building, now_ms)
     # Inspections need no plan: the whole month's.
     report.quality = quality.summary(backend.registry, month_first, last, building)
