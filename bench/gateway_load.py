@@ -14,11 +14,11 @@ import os
 import select
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-from pletfri.settings import Settings, as_environment
+from pletfri.services import pletfri_process
+from pletfri.settings import Settings
 from pletfri_fw import contract
 
 SENSORS = [f"occ-{i:012x}" for i in range(5000)]
@@ -190,13 +190,4 @@ def start_publisher(
 
 def gateway_process(s: Settings, log: Path) -> subprocess.Popen[bytes]:
     """`pletfri gateway run` as production runs it: its own process."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PLETFRI_")}
-    env.update(as_environment(s), PLETFRI_LOG_LEVEL="WARNING")
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-c", "from pletfri.cli import main; main()", "gateway", "run"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    return pletfri_process(s, ["gateway", "run"], log, PLETFRI_LOG_LEVEL="WARNING")

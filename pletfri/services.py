@@ -14,12 +14,15 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from pletfri.settings import Settings, as_environment
 
 log = logging.getLogger(__name__)
 
@@ -302,3 +305,19 @@ def running_stack(run_dir: Path) -> Iterator[Stack]:
         stack.stop()
         if previous is signal.SIG_DFL:
             signal.signal(signal.SIGTERM, previous)
+
+
+def pletfri_process(s: Settings, args: list[str], log: Path, **env: str) -> subprocess.Popen[bytes]:
+    """`pletfri ARGS` in a process of its own, as production runs it: the settings `s`
+    through the environment (`env` on top), the output appended to `log`."""
+    child = {k: v for k, v in os.environ.items() if not k.startswith("PLETFRI_")}
+    child.update(as_environment(s))
+    child.update(env)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-c", "from pletfri.cli import main; main()", *args],
+            env=child,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )

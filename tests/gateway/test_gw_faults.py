@@ -5,10 +5,8 @@ These tests stop and restart servers, so they run on servers of their own (`own_
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -18,8 +16,8 @@ from gwhelpers import Fleet, check_stream, own_settings, stream, wait_for
 
 from gateway.service import Gateway
 from pletfri.influx import Influx
-from pletfri.services import Stack
-from pletfri.settings import Settings, as_environment
+from pletfri.services import Stack, pletfri_process
+from pletfri.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -71,15 +69,7 @@ def test_broker_restart_loses_nothing(own_stack: Stack, tmp_path: Path) -> None:
 
 
 def _gateway_process(s: Settings, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PLETFRI_")}
-    env.update(as_environment(s), PLETFRI_GATEWAY__BATCH_INTERVAL_S="0.1")
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-c", "from pletfri.cli import main; main()", "gateway", "run"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    return pletfri_process(s, ["gateway", "run"], log, PLETFRI_GATEWAY__BATCH_INTERVAL_S="0.1")
 
 
 def _ready(log: Path, times: int) -> bool:
