@@ -133,6 +133,14 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
     admins = allow("admin")
     Anyone = Annotated[Caller, anyone]
     Leader = Annotated[Caller, leaders]
+    FormatQuery = Literal["html", "pdf"]
+    LanguageQuery = Literal["da", "en"] | None
+    # A report route answers HTML or, with ?format=pdf, a PDF.
+    REPORT_ROUTE: dict[str, Any] = {
+        "tags": ["reports"],
+        "response_class": Response,
+        "responses": {200: {"content": {"text/html": {}, "application/pdf": {}}}},
+    }
     MonthQuery = Annotated[str | None, Query(description="YYYY-MM; default: the last whole month")]
 
     def each(scope: list[str] | None) -> list[str | None]:
@@ -286,18 +294,13 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
         c.one_building(building)
         return backend.savings(first, last or first, clock(), building)
 
-    @app.get(
-        "/reports/monthly",
-        tags=["reports"],
-        response_class=Response,
-        responses={200: {"content": {"text/html": {}, "application/pdf": {}}}},
-    )
+    @app.get("/reports/monthly", **REPORT_ROUTE)
     def monthly_report(
         c: Anyone,
         month: MonthQuery = None,
         building: str | None = None,
-        format: Literal["html", "pdf"] = "html",
-        language: Literal["da", "en"] | None = None,
+        format: FormatQuery = "html",
+        language: LanguageQuery = None,
     ) -> Response:
         """The monthly contract report (`pletfri report monthly`), as HTML or PDF."""
         c.one_building(building)
@@ -312,18 +315,13 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
             lambda: report_render.pdf(r, lang, backend.tz),
         )
 
-    @app.get(
-        "/reports/training",
-        tags=["reports"],
-        response_class=Response,
-        responses={200: {"content": {"text/html": {}, "application/pdf": {}}}},
-    )
+    @app.get("/reports/training", **REPORT_ROUTE)
     def training_report(
         c: Leader,
         month: MonthQuery = None,
         building: str | None = None,
-        format: Literal["html", "pdf"] = "html",
-        language: Literal["da", "en"] | None = None,
+        format: FormatQuery = "html",
+        language: LanguageQuery = None,
     ) -> Response:
         """The training tracks' progress for the job centre, anonymised, as HTML or PDF."""
         c.one_building(building)
