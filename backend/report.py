@@ -11,7 +11,7 @@ with the API, the dashboards and the alerts:
 - quality: the month's finished INSTA 800 inspections per building: rooms inspected and
   approved against their agreed level (`backend.quality.summary`);
 - training: trainee visits, with and without a buddy, training hours and the floor area
-  cleaned, per building (the `visit` points' `role` and `buddy`); no person is named;
+  cleaned, per track (`backend.training.progress` summed); no person is named;
 - environment: the hours saved turned into water, detergent and machine energy with the
   contract's own factors (`report.*` settings), shown with the factors, as estimates.
 """
@@ -19,16 +19,14 @@ with the API, the dashboards and the alerts:
 from __future__ import annotations
 
 import calendar
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
 
-from backend import plans, quality
+from backend import plans, quality, training
 from backend.quality import BuildingQuality
 from backend.service import Backend, BackendError
-from backend.shifts import day_window, local_day
-from pletfri.influx import quote
+from backend.shifts import local_day
+from backend.training import Progress
 from pletfri.settings import ReportSettings
 
 
@@ -175,7 +173,7 @@ def monthly(
         row.hours_saved = round(s.minutes_saved / 60, 1)
         row.due_not_cleaned = s.due_not_cleaned
     report.buildings = list(rows.values())
-    report.training = _training(backend, first, last, building, names)
+    report.training = _training(training.progress(backend, first, last, factors, building))
     hours = report.total().hours_saved
     report.environment = Environment(
         hours_saved=hours,
@@ -187,35 +185,19 @@ def monthly(
     return report
 
 
-def _training(
-    backend: Backend, first: date, last: date, building: str | None, names: dict[str, str]
-) -> list[TrainingRow]:
-    start = day_window(first, backend.tz)[0]
-    end = day_window(last, backend.tz)[1]
-    where = f" AND building = {quote(building)}" if building else ""
-    points: list[dict[str, Any]] = backend.influx.query(
-        "SELECT card, duration_s, buddy FROM visit "
-        f"WHERE time >= {start}ms AND time < {end}ms AND role = 'trainee'{where} "
-        "GROUP BY building, room"
-    )
-    area = {r.id: r.area_m2 for r in backend.registry.rooms(building)}
+def _training(found: list[Progress]) -> list[TrainingRow]:
+    """The trainees' progress summed per track (their home building), those with visits."""
     rows: dict[str, TrainingRow] = {}
-    cards: dict[str, set[str]] = defaultdict(set)
-    for p in points:
-        b = p.get("building", "")
-        row = rows.setdefault(b, TrainingRow(b, names.get(b, b)))
-        cards[b].add(p["card"])
-        row.visits += 1
-        row.hours += (p.get("duration_s") or 0) / 3600
-        m2 = area.get(p.get("room", ""), 0.0)
-        if p.get("buddy"):
-            row.with_buddy += 1
-            row.m2_with_buddy += m2
-        else:
-            row.m2_alone += m2
-    for b, row in rows.items():
-        row.trainees = len(cards[b])
+    for p in found:
+        if not p.visits:
+            continue
+        row = rows.setdefault(p.building, TrainingRow(p.building, p.building_name))
+        row.trainees += 1
+        row.visits += p.visits
+        row.with_buddy += p.with_buddy
+        row.hours += p.hours
+        row.m2_with_buddy += p.m2_with_buddy
+        row.m2_alone += p.m2_alone
+    for row in rows.values():
         row.hours = round(row.hours, 1)
-        row.m2_with_buddy = round(row.m2_with_buddy)
-        row.m2_alone = round(row.m2_alone)
     return [rows[b] for b in sorted(rows)]
