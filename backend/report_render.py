@@ -196,17 +196,23 @@ def _context(r: MonthlyReport, language: str, tz: ZoneInfo) -> dict[str, Any]:
     }  # fmt: skip
 
 
-HTML = """<!doctype html>
-<html lang="{{ lang }}"><head><meta charset="utf-8">
-<title>{{ t('title') }} {{ r.month }}: {{ scope }}</title>
-<style>
+# Both reports' pages: plain tables, numbers right-aligned, the total row bold.
+STYLE = """<style>
 body { font-family: system-ui, sans-serif; margin: 2em; max-width: 62em; color: #222 }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em }
 td, th { border-bottom: 1px solid #ddd; padding: 0.2em 0.7em; text-align: right }
 td:first-child, th:first-child, td.name { text-align: left }
 tr.total td { font-weight: bold; border-top: 2px solid #888 }
 </style></head><body>
-<h1>{{ t('title') }} {{ r.month }}: {{ scope }}</h1>
+"""
+
+HTML = (
+    """<!doctype html>
+<html lang="{{ lang }}"><head><meta charset="utf-8">
+<title>{{ t('title') }} {{ r.month }}: {{ scope }}</title>
+"""
+    + STYLE
+    + """<h1>{{ t('title') }} {{ r.month }}: {{ scope }}</h1>
 <p>{{ covers }}</p>
 
 <h2>{{ t('verification') }}</h2>
@@ -268,6 +274,7 @@ tr.total td { font-weight: bold; border-top: 2px solid #888 }
 <p>{{ environment }}</p>
 </body></html>
 """
+)
 
 
 def html(r: MonthlyReport, language: str, tz: ZoneInfo) -> str:
@@ -280,6 +287,15 @@ class _Pdf(FPDF):
         return super().normalize_text(
             text.replace("²", "2").encode(PDF_ENCODING, "replace").decode(PDF_ENCODING)
         )
+
+    def para(self, text: str, height: float = 5, style: str = "", size: int = 9) -> None:
+        self.set_font("Helvetica", style, size)
+        self.multi_cell(0, height, text, new_x="LMARGIN", new_y="NEXT")
+
+    def heading(self, text: str) -> None:
+        self.ln(3)
+        self.para(text, 7, "B", 12)
+        self.set_font("Helvetica", size=8)
 
 
 def _table(pdf: FPDF, header: list[str], rows: list[list[str]], widths: tuple[int, ...]) -> None:
@@ -299,20 +315,10 @@ def pdf(r: MonthlyReport, language: str, tz: ZoneInfo) -> bytes:
     doc = _Pdf(format="A4")
     doc.set_auto_page_break(True, margin=15)
     doc.add_page()
+    doc.para(f"{tt('title')} {r.month}: {c['scope']}", 8, "B", 16)
+    doc.para(c["covers"])
 
-    def para(text: str, height: float = 5, style: str = "", size: int = 9) -> None:
-        doc.set_font("Helvetica", style, size)
-        doc.multi_cell(0, height, text, new_x="LMARGIN", new_y="NEXT")
-
-    def heading(text: str) -> None:
-        doc.ln(3)
-        para(text, 7, "B", 12)
-        doc.set_font("Helvetica", size=8)
-
-    para(f"{tt('title')} {r.month}: {c['scope']}", 8, "B", 16)
-    para(c["covers"])
-
-    heading(tt("verification"))
+    doc.heading(tt("verification"))
     doc.image(io.BytesIO(c["charts"]["per_day"].encode()), w=170)
     if total.missed:
         doc.image(io.BytesIO(c["charts"]["most_missed"].encode()), w=170)
@@ -329,7 +335,7 @@ def pdf(r: MonthlyReport, language: str, tz: ZoneInfo) -> bytes:
         rows,
         (20, 18, 18, 22, 18, 20, 18, 22, 20),
     )  # fmt: skip
-    heading(tt("savings"))
+    doc.heading(tt("savings"))
     rows = [
         [b.building, f"{b.fixed_cleanings:,.1f}", str(b.done), f"{b.avoided:,.1f}",
          f"{b.hours_saved:,.1f}", str(b.due_not_cleaned)]
@@ -352,14 +358,14 @@ def pdf(r: MonthlyReport, language: str, tz: ZoneInfo) -> bytes:
         rows,
         (25, 28, 25, 25, 28, 32),
     )
-    heading(tt("quality"))
+    doc.heading(tt("quality"))
     if c["quality"]:
         rows = c["quality"]
         rows[-1][0] = tt("total")
         _table(doc, [tt(k) for k in QUALITY_HEADER], rows, (25, 22, 22, 28, 28, 24, 28))
     else:
-        para(tt("no_quality"))
-    heading(tt("training"))
+        doc.para(tt("no_quality"))
+    doc.heading(tt("training"))
     if r.training:
         _table(
             doc,
@@ -370,22 +376,19 @@ def pdf(r: MonthlyReport, language: str, tz: ZoneInfo) -> bytes:
             (25, 22, 22, 24, 22, 30, 25),
         )  # fmt: skip
     else:
-        para(tt("no_training"))
-    heading(tt("environment"))
-    para(c["environment"])
+        doc.para(tt("no_training"))
+    doc.heading(tt("environment"))
+    doc.para(c["environment"])
     return bytes(doc.output())
 
 
-TRAINING_HTML = """<!doctype html>
+TRAINING_HTML = (
+    """<!doctype html>
 <html lang="{{ lang }}"><head><meta charset="utf-8">
 <title>{{ t('job_title') }}</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2em; max-width: 62em; color: #222 }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em }
-td, th { border-bottom: 1px solid #ddd; padding: 0.2em 0.7em; text-align: right }
-td:first-child, th:first-child, td.name { text-align: left }
-</style></head><body>
-<h1>{{ t('job_title') }}</h1>
+"""
+    + STYLE
+    + """<h1>{{ t('job_title') }}</h1>
 <p>{{ covers }}</p>
 <p>{{ note }}</p>
 {% if rows %}<table>
@@ -396,6 +399,7 @@ td:first-child, th:first-child, td.name { text-align: left }
 {% else %}<p>{{ t('no_trainees') }}</p>{% endif %}
 </body></html>
 """
+)
 
 
 def _training_cells(found: list[Progress], language: str) -> tuple[list[str], list[list[str]]]:
@@ -458,15 +462,13 @@ def training_pdf(
     covers, note = _training_text(first, last, made_ms, factors, language, tz)
     doc = _Pdf(orientation="landscape", format="A4")
     doc.add_page()
-    for text, height, style, size in (
-        (t("job_title", language), 8, "B", 16), (covers, 5, "", 9), (note, 5, "", 9),
-    ):  # fmt: skip
-        doc.set_font("Helvetica", style, size)
-        doc.multi_cell(0, height, text, new_x="LMARGIN", new_y="NEXT")
+    doc.para(t("job_title", language), 8, "B", 16)
+    doc.para(covers)
+    doc.para(note)
     doc.ln(3)
     doc.set_font("Helvetica", size=8)
     if cells:
         _table(doc, header, cells, (14, 45, 40, 16, 20, 16, 16, 24, 22, 30, 20))
     else:
-        doc.multi_cell(0, 5, t("no_trainees", language), new_x="LMARGIN", new_y="NEXT")
+        doc.para(t("no_trainees", language))
     return bytes(doc.output())
