@@ -433,9 +433,8 @@ def report_monthly(
     lang = _language(language, s.report.language)
     with _backend(ctx) as be:
         r = report.monthly(be, month, _now_ms(ctx, now), s.report, building)
-        stem = out / (f"report-{r.month}" + (f"-{building}" if building else ""))
-        html = report_render.html(r, lang, be.tz)
-        written = _write_report(stem, html, report_render.pdf(r, lang, be.tz) if pdf else None)
+        doc = report_render.pdf(r, lang, be.tz) if pdf else None
+        written = _write_report(out / r.name, report_render.html(r, lang, be.tz), doc)
     total = r.total()
     typer.echo(
         f"{r.month} ({r.first} to {r.last}): {total.planned} planned, {total.missed} missed, "
@@ -481,17 +480,13 @@ def _language(given: str | None, default: str) -> str:
 
 
 def _write_report(stem: Path, html: str, pdf: bytes | None) -> str:
-    """stem.html, and stem.pdf if given; the paths written, for the user."""
-    files = {stem.with_suffix(".html"): html.encode()}
-    if pdf is not None:
-        files[stem.with_suffix(".pdf")] = pdf
+    from backend import report_render  # fpdf2 and Pillow load for the report commands only
+
     try:
-        stem.parent.mkdir(parents=True, exist_ok=True)
-        for path, data in files.items():
-            path.write_bytes(data)
+        written = report_render.write(stem, html, pdf)
     except OSError as e:
         raise fail(f"cannot write to {stem.parent}: {e.strerror}; choose another --out") from None
-    return ", ".join(str(p) for p in files)
+    return ", ".join(str(p) for p in written)
 
 
 def register(root: typer.Typer) -> None:

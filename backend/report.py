@@ -95,6 +95,11 @@ class MonthlyReport:
     quality: list[BuildingQuality] = field(default_factory=list)
     environment: Environment | None = None
 
+    @property
+    def name(self) -> str:
+        """The report's file name, without suffix."""
+        return f"report-{self.month}" + (f"-{self.building}" if self.building else "")
+
     def total(self) -> BuildingRow:
         out = BuildingRow("", "")
         for b in self.buildings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
@@ -472,3 +473,14 @@ def training_pdf(
     else:
         doc.para(t("no_trainees", language))
     return bytes(doc.output())
+
+
+def write(stem: Path, html: str, pdf: bytes | None) -> list[Path]:
+    """stem.html, and stem.pdf if given; the paths written (OSError if the folder can't be)."""
+    files = {stem.with_suffix(".html"): html.encode()}
+    if pdf is not None:
+        files[stem.with_suffix(".pdf")] = pdf
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    for path, data in files.items():
+        path.write_bytes(data)
+    return list(files)

@@ -256,11 +256,12 @@ def _contract_report(backend: Backend, s: Settings, cal: Calendar, now_ms: int) 
     """The month of the simulated week's last day, as far as the week goes."""
     last = cal.days[-1].day
     r = report.monthly(backend, f"{last:%Y-%m}", now_ms, s.report)
-    folder = s.run.dir
-    paths = [folder / f"report-{r.month}.html", folder / f"report-{r.month}.pdf"]
-    paths[0].write_text(report_render.html(r, s.report.language, backend.tz), encoding="utf-8")
-    paths[1].write_bytes(report_render.pdf(r, s.report.language, backend.tz))
-    return paths
+    lang = s.report.language
+    return report_render.write(
+        s.run.dir / r.name,
+        report_render.html(r, lang, backend.tz),
+        report_render.pdf(r, lang, backend.tz),
+    )
 
 
 def _schedule(platform: Platform, cal: Calendar) -> dict[int, list[tuple[SimDay, str, int]]]:
