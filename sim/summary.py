@@ -59,6 +59,8 @@ class Summary:
     folder: str = ""
     contract_report: list[str] = field(default_factory=list)
     quality: dict[str, Any] = field(default_factory=dict)
+    # NFC stickers (sim/stickers.py): taps by result, planted forged/replayed and caught.
+    stickers: dict[str, Any] = field(default_factory=dict)
     # Wall seconds per phase of the run (in summary.json, not printed).
     phases: dict[str, float] = field(default_factory=dict)
 
@@ -101,7 +103,7 @@ class Summary:
                 f"{v['unplanned']:,} unplanned); {v['verified']:,} verified, "
                 f"{v['too_short']:,} too short, {v['no_leave_tap']:,} without a leaving tap; "
                 f"{v['buddy_visits']:,} trainee visits with a buddy; {v['unverifiable']:,} "
-                "planned rooms have no station to tap",
+                "planned rooms have no station or sticker to tap",
             )
         if self.savings:
             sv = self.savings
@@ -119,6 +121,18 @@ class Summary:
                 f"{q['inspections']} inspections, {q['inspections_approved']} approved; "
                 f"{q['rooms_approved']} of {q['rooms_inspected']} rooms at their agreed level "
                 f"(mean {q['mean_deviation']:+.2f} levels)",
+            )
+        if self.stickers:
+            st = self.stickers
+            planted, caught = st["planted"], st["caught"]
+            t.add_row(
+                "NFC stickers",
+                f"{st['stickers']:,} stickers in rooms without a station; "
+                f"{st['rooms_without_check_in']} rooms still unverifiable; taps "
+                + ", ".join(f"{k} {v:,}" for k, v in sorted(st["taps"].items()))
+                + f"; planted {planted.get('forged', 0)} forged URLs "
+                f"({caught.get('forged', 0)} caught) and {planted.get('replay', 0)} replayed "
+                f"({caught.get('replay', 0)} caught)",
             )
         t.add_row(
             "alerts",
@@ -219,6 +233,7 @@ def collect(run: DemoRun, stats: dict[str, Any], pool: Pool) -> Summary:
         folder=str(run.folder),
         contract_report=[str(p) for p in run.contract_report],
         quality=run.quality,
+        stickers=run.stickers,
     )
     (run.folder / "summary.json").write_text(summary.to_json())
     report.write(summary, run.folder / "report.html")

@@ -6,18 +6,22 @@ sticker's key generation, ``seq`` the tag's SDM read counter, ``ts`` the tap's t
 the gateway validates, de-duplicates, places it in its room, stores it as a `tap` point
 and answers on ``.../ack`` exactly as for a station; visits pair it with the same rules.
 
-Order of work, each step durable before the next: the counter check and the tap's entry
-in the outbox (``sticker_spool``) are one SQLite transaction; then the tap is published
-(QoS 1) and leaves the outbox when the broker has it; then the gateway's `ack` is awaited
-for ``stickers.ack_timeout_s``. A broker that is down leaves the tap in the outbox, sent
-by the next tap or `flush()`; a resend of a tap the gateway already has is de-duplicated
-there on (device, boot, seq).
+Order of work: the counter is checked and raised in one SQLite transaction (so of two
+requests with one URL only one gets through); then the tap is published at QoS 1 and,
+once the broker has acknowledged it, the gateway's `ack` is awaited for
+``stickers.ack_timeout_s``. A tap the broker did not take within that time goes to the
+outbox (``sticker_spool``, SQLite) and is sent by the next tap or by `flush()`; should
+the broker have had it after all, the gateway de-duplicates the resend on (device, boot,
+seq). One transaction per tap, not two (outbox in, outbox out): the transactions
+serialise the taps. A crash between the counter and the broker loses that one tap,
+and the cleaner, whose page did not answer, taps again (the next read has a new counter).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 from collections import Counter
 from collections.abc import Mapping
@@ -131,6 +135,7 @@ class _Publisher:
         if m.tls:
             self.client.tls_set(ca_certs=str(m.ca_file) if m.ca_file else None)
         self.client.reconnect_delay_set(0.2, 5)
+        self.client.on_socket_open = _no_delay
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
@@ -205,6 +210,12 @@ class _Publisher:
             log.warning("could not publish a sticker tap for %s: %s", device, e)
             return False
         return info.is_published()
+
+
+def _no_delay(client: mqtt.Client, userdata: Any, sock: Any) -> None:
+    # A tap is one small packet each way: Nagle's algorithm would hold each ~40 ms.
+    if isinstance(sock, socket.socket):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class StickerTaps:
@@ -288,9 +299,10 @@ class StickerTaps:
         if not cards:
             return out("unknown_card", f"{cleaner!r} has no card in the registry")
         payload = contract.tap_payload(keys.GENERATION, picc.counter, cards[0].card, now_ms)
-        last = self._record(place.device, picc.counter, payload, now_ms)
+        last = self._accept(place.device, picc.counter, now_ms)
         if last is not None:
             return out("replayed", f"read counter {picc.counter}, last accepted {last}")
+        text = json.dumps(payload, separators=(",", ":"))
         pub = self._publisher
         event, acks = pub.expect(place.device, keys.GENERATION, picc.counter)
         try:
@@ -298,7 +310,8 @@ class StickerTaps:
             # has the subscription before the gateway can answer.
             pub.subscribe_ack(place.device)
             self.flush()
-            if self.pending(place.device, picc.counter):
+            if not pub.send(place.device, text, self.timeout_s):
+                self._spool(place.device, picc.counter, text, now_ms)
                 return out("stored_offline", "the broker is not reachable; kept in the outbox")
             ack = acks[0] if event.wait(self.timeout_s) else None
         finally:
@@ -318,10 +331,8 @@ class StickerTaps:
         )
         return _Place(*rows[0]) if rows else None
 
-    def _record(
-        self, device: str, counter: int, payload: dict[str, Any], now_ms: int
-    ) -> int | None:
-        """Accept the counter and put the tap in the outbox; the last counter if a replay."""
+    def _accept(self, device: str, counter: int, now_ms: int) -> int | None:
+        """Raise the sticker's last counter to `counter`; the last one if it is not higher."""
         with self.registry.transaction() as db:
             row = db.execute(
                 "SELECT counter FROM sticker_counters WHERE device = ?", (device,)
@@ -335,11 +346,14 @@ class StickerTaps:
                 "seen_ms = excluded.seen_ms",
                 (device, keys.GENERATION, counter, now_ms),
             )
+        return None
+
+    def _spool(self, device: str, counter: int, payload: str, now_ms: int) -> None:
+        with self.registry.transaction() as db:
             db.execute(
                 "INSERT INTO sticker_spool (device, seq, payload, created_ms) VALUES (?, ?, ?, ?)",
-                (device, counter, json.dumps(payload, separators=(",", ":")), now_ms),
+                (device, counter, payload, now_ms),
             )
-        return None
 
     # ---- the outbox
 
