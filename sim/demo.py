@@ -99,6 +99,7 @@ class DemoRun:
     contract_report: list[Path] = field(default_factory=list)
     # Stickers: how many, rooms still without a check-in, taps by result, planted fakes.
     stickers: dict[str, Any] = field(default_factory=dict)
+    sent_stickers: int = 0
     # Wall seconds per phase, to show where a run's time goes (logged at DEBUG).
     phases: dict[str, float] = field(default_factory=dict)
 
@@ -243,6 +244,7 @@ def simulate(
                 platform.wait_alerts(run.timed)
             run.phases["alerts (beside the fleet)"] = platform.alert_seconds
             run.stickers = _stickers(platform.backend, phones)
+            run.sent_stickers = phones.taps.published
         finally:
             phones.close()
             pool.stop()

@@ -61,6 +61,8 @@ class Summary:
     quality: dict[str, Any] = field(default_factory=dict)
     # NFC stickers (sim/stickers.py): taps by result, planted forged/replayed and caught.
     stickers: dict[str, Any] = field(default_factory=dict)
+    # Of `sent`, the sticker taps the backend published for the cleaners' phones.
+    sent_stickers: int = 0
     # Wall seconds per phase of the run (in summary.json, not printed).
     phases: dict[str, float] = field(default_factory=dict)
 
@@ -79,7 +81,10 @@ class Summary:
         t.add_row("wall time", f"{self.wall_s:.0f} s")
         t.add_row(
             "messages",
-            f"{self.sent:,} sent by devices, {self.received:,} handled by the gateway, "
+            f"{self.sent:,} sent by devices"
+            + (f" ({self.sent_stickers:,} sticker taps, by the backend)" if self.sent_stickers
+               else "")
+            + f", {self.received:,} handled by the gateway, "
             f"{self.accepted:,} accepted, {self.duplicates:,} duplicates dropped, "
             f"{sum(self.rejected.values()):,} rejected"
             + (
@@ -213,7 +218,8 @@ def collect(run: DemoRun, stats: dict[str, Any], pool: Pool) -> Summary:
         last_day=f"{run.calendar.days[-1].day:%a %d %b %Y}",
         wall_s=run.wall_s,
         interrupted=run.interrupted,
-        sent=pool.published,
+        sent=pool.published + run.sent_stickers,
+        sent_stickers=run.sent_stickers,
         sent_by_channel=dict(pool.sent),
         periods_sent=pool.periods,
         received=stats["received"],

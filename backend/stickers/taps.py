@@ -232,6 +232,8 @@ class StickerTaps:
         self.meta_key = keys.meta_read_key(self.master)
         self.timeout_s = settings.stickers.ack_timeout_s
         self.counts: Counter[str] = Counter()
+        # Taps the broker took (each once, from the request or the outbox).
+        self.published = 0
         self._publisher = _Publisher(settings)
         self._flush_lock = threading.Lock()
 
@@ -313,6 +315,8 @@ class StickerTaps:
             if not pub.send(place.device, text, self.timeout_s):
                 self._spool(place.device, picc.counter, text, now_ms)
                 return out("stored_offline", "the broker is not reachable; kept in the outbox")
+            with self._flush_lock:
+                self.published += 1
             ack = acks[0] if event.wait(self.timeout_s) else None
         finally:
             pub.forget(place.device, keys.GENERATION, picc.counter)
@@ -380,6 +384,7 @@ class StickerTaps:
                 with self.registry.transaction() as db:
                     db.execute("DELETE FROM sticker_spool WHERE id = ?", (row_id,))
                 sent += 1
+                self.published += 1
         if sent:
             log.info("sent %d sticker tap(s) from the outbox", sent)
         return sent
