@@ -10,7 +10,8 @@ Order of work: the counter is checked and raised in one SQLite transaction (so o
 requests with one URL only one gets through); then the tap is published at QoS 1 and,
 once the broker has acknowledged it, the gateway's `ack` is awaited for
 ``stickers.ack_timeout_s``. A tap the broker did not take within that time goes to the
-outbox (``sticker_spool``, SQLite) and is sent by the next tap or by `flush()`; should
+outbox (``sticker_spool``, SQLite) and is sent when the connection is back (and by the
+next tap, or `flush()`); should
 the broker have had it after all, the gateway de-duplicates the resend on (device, boot,
 seq). One transaction per tap, not two (outbox in, outbox out): the transactions
 serialise the taps. A crash between the counter and the broker loses that one tap,
@@ -24,7 +25,7 @@ import logging
 import socket
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -124,8 +125,9 @@ class _Place:
 class _Publisher:
     """One long-lived MQTT connection that publishes taps and hears their acks."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, on_connected: Callable[[], None]) -> None:
         m = settings.mqtt
+        self._on_connected = on_connected
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=settings.stickers.client_id,
             protocol=mqtt.MQTTv5,
@@ -159,6 +161,8 @@ class _Publisher:
         if topics:
             client.subscribe([(t, 1) for t in topics])
         self.connected.set()
+        # Not on paho's network thread: sending the outbox waits for the broker's PUBACKs.
+        threading.Thread(target=self._on_connected, name="sticker-outbox", daemon=True).start()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
         self.connected.clear()
@@ -234,8 +238,8 @@ class StickerTaps:
         self.counts: Counter[str] = Counter()
         # Taps the broker took (each once, from the request or the outbox).
         self.published = 0
-        self._publisher = _Publisher(settings)
         self._flush_lock = threading.Lock()
+        self._publisher = _Publisher(settings, self._send_outbox)
 
     def close(self) -> None:
         self._publisher.close()
@@ -370,6 +374,13 @@ class StickerTaps:
         else:
             sql, args = "WHERE device = ? AND seq = ?", (device, counter)
         return int(self.registry.query(f"SELECT count(*) FROM sticker_spool {sql}", args)[0][0])
+
+    def _send_outbox(self) -> None:
+        """On each (re)connection: taps kept while the broker was away go out now."""
+        try:
+            self.flush()
+        except Exception:
+            log.exception("could not send the sticker outbox; the next tap or flush tries again")
 
     def flush(self) -> int:
         """Send the outbox's taps, oldest first; return how many the broker took."""
