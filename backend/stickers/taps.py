@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 import threading
 from collections import Counter
@@ -128,8 +129,10 @@ class _Publisher:
     def __init__(self, settings: Settings, on_connected: Callable[[], None]) -> None:
         m = settings.mqtt
         self._on_connected = on_connected
+        # One connection per process: two with one client id would push each other off.
         self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=settings.stickers.client_id,
+            CallbackAPIVersion.VERSION2,
+            client_id=f"{settings.stickers.client_id}-{os.getpid()}",
             protocol=mqtt.MQTTv5,
         )
         if m.username:
