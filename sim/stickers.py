@@ -11,6 +11,7 @@ a URL with an altered CMAC or from a tag whose UID was copied onto another chip 
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 from collections import Counter, defaultdict
@@ -53,6 +54,9 @@ class StickerPhones:
     """Sticker taps of the simulated cleaners, step by step in simulated time."""
 
     def __init__(self, settings: Settings, seed: int) -> None:
+        # The planted fakes are counted in the summary; a warning line for each would cut
+        # into the progress bar.
+        logging.getLogger("backend.stickers.taps").setLevel(logging.ERROR)
         self.master = keys.parse_master_key(settings.stickers.master_key)
         self.meta_key = keys.meta_read_key(self.master)
         self.registry = Registry(settings.backend.database_file)
