@@ -222,3 +222,20 @@ def test_broker_down_stores_the_tap_and_sends_it_later(own_stack: Stack, tmp_pat
         finally:
             p.close()
             own_stack.mosquitto.start()
+
+
+def test_the_gateway_takes_only_taps_for_a_sticker(parts: Parts, settings: Settings) -> None:
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    c.connect(settings.mqtt.host, settings.mqtt.port)
+    c.loop_start()
+    try:
+        rec = contract.period_record(900, motion=3)
+        payload = json.dumps(contract.occupancy_payload(1, 1, [rec]))
+        c.publish(contract.topic(TAG, contract.OCCUPANCY), payload, qos=1).wait_for_publish(5)
+        deadline = time.monotonic() + 10
+        while not parts.gateway.stats()["rejected"].get("wrong_kind"):
+            assert time.monotonic() < deadline, parts.gateway.stats()["rejected"]
+            time.sleep(0.05)
+    finally:
+        c.disconnect()
+        c.loop_stop()
