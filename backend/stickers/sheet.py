@@ -54,40 +54,59 @@ class Layout:
         return self.mac_offset
 
     def change_file_settings(self) -> str:
-        """ChangeFileSettings' command data for file 02, as sent (values LSB first)."""
-        access = (ACCESS["read"] << 12) | (ACCESS["write"] << 8)
-        access |= (ACCESS["read_write"] << 4) | ACCESS["change"]
-        sdm = (0xF << 12) | (SDM_ACCESS["ctr_ret"] << 8)
-        sdm |= (SDM_ACCESS["meta_read"] << 4) | SDM_ACCESS["file_read"]
-        data = bytes([FILE_OPTION]) + access.to_bytes(2, "little") + bytes([SDM_OPTIONS])
-        data += sdm.to_bytes(2, "little")
-        for offset in (self.picc_offset, self.mac_input_offset, self.mac_offset):
-            data += offset.to_bytes(3, "little")
-        return data.hex().upper()
+        """ChangeFileSettings' command data for file 02, as sent."""
+        return file_settings(self.picc_offset, self.mac_input_offset, self.mac_offset).hex().upper()
+
+
+def file_settings(
+    picc_offset: int,
+    mac_input_offset: int,
+    mac_offset: int,
+    meta_read: int = SDM_ACCESS["meta_read"],
+    file_read: int = SDM_ACCESS["file_read"],
+    ctr_ret: int = SDM_ACCESS["ctr_ret"],
+) -> bytes:
+    """ChangeFileSettings' data: FileOption, AccessRights (read|write, read-write|change
+    nibbles, least significant byte first), SDMOptions, SDMAccessRights (RFU|SDMCtrRet,
+    SDMMetaRead|SDMFileRead), the three offsets (3 bytes each, least significant first)."""
+    access = (ACCESS["read"] << 12) | (ACCESS["write"] << 8)
+    access |= (ACCESS["read_write"] << 4) | ACCESS["change"]
+    data = bytes([FILE_OPTION]) + access.to_bytes(2, "little") + bytes([SDM_OPTIONS])
+    data += bytes([0xF0 | ctr_ret, (meta_read << 4) | file_read])
+    for offset in (picc_offset, mac_input_offset, mac_offset):
+        data += offset.to_bytes(3, "little")
+    return data
 
 
 def layout(base_url: str) -> Layout:
     """The NDEF file for stickers pointing at `base_url` (stickers.base_url)."""
     base = base_url.rstrip("/")
-    url = f"{base}{PATH}?{PARAM_PICC}={'0' * 32}&{PARAM_CMAC}={'0' * 16}"
-    code, rest = 0x00, url
+    try:
+        return url_layout(f"{base}{PATH}?{PARAM_PICC}={{picc}}&{PARAM_CMAC}={{cmac}}")
+    except SheetError as e:
+        raise SheetError(f"stickers.base_url {base_url!r}: {e}") from None
+
+
+def url_layout(template: str) -> Layout:
+    """The NDEF file for a URL template with ``{picc}`` and ``{cmac}`` where the mirrors go."""
+    code, rest = 0x00, template
     for prefix, c in URI_PREFIXES.items():
-        if url.startswith(prefix):
-            code, rest = c, url[len(prefix) :]
+        if template.startswith(prefix):
+            code, rest = c, template[len(prefix) :]
             break
     if code == 0x00 or not rest.isascii() or any(ch in rest for ch in " \"'<>"):
         raise SheetError(
-            f"stickers.base_url {base_url!r}: give an https:// (or http://) address in plain "
-            "ASCII, e.g. https://pletfri.example.dk"
+            "give an https:// (or http://) address in plain ASCII, e.g. https://pletfri.example.dk"
         )
+    picc = URL_START + rest.index("{picc}")
+    rest = rest.replace("{picc}", "0" * 32, 1)
+    mac = URL_START + rest.index("{cmac}")
+    rest = rest.replace("{cmac}", "0" * 16, 1)
     payload = bytes([code]) + rest.encode()
     if len(payload) > 255:
-        raise SheetError(f"stickers.base_url is too long for a sticker's URL ({len(url)} chars)")
+        raise SheetError(f"too long for a sticker's URL ({len(payload)} bytes, at most 255)")
     record = bytes([0xD1, 0x01, len(payload), 0x55]) + payload
     ndef = len(record).to_bytes(2, "big") + record
-    picc = URL_START + rest.index(f"{PARAM_PICC}=") + len(PARAM_PICC) + 1
-    mac = URL_START + rest.index(f"{PARAM_CMAC}=") + len(PARAM_CMAC) + 1
-    template = url.replace("0" * 32, "{picc}", 1).replace("0" * 16, "{cmac}", 1)
     return Layout(template, ndef, picc, mac)
 
 

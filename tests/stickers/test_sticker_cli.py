@@ -115,13 +115,22 @@ def test_the_sheets_offsets_put_the_mirrors_where_the_url_has_them() -> None:
     assert f[2:6] == bytes([0xD1, 0x01, nlen - 4, 0x55]) and f[6] == 0x04
     url = "https://" + f[7 : 2 + nlen].decode()
     assert url == lay.url_template.format(picc=picc, cmac=cmac)
-    # AN12196's ChangeFileSettings data for our options: 40, 00E0, C1, then the rights
-    # and the three offsets least significant byte first.
+    # Our options: SDM on, read free, key 0 for the rest, mirrors in ASCII, meta read key
+    # 2, file read key 1, no counter retrieval (F); the offsets least significant byte first.
     data = bytes.fromhex(lay.change_file_settings())
-    assert data[:6] == bytes.fromhex("4000E0C121FF")
+    assert data[:6] == bytes.fromhex("4000E0C1FF21")
     assert int.from_bytes(data[6:9], "little") == lay.picc_offset
     assert int.from_bytes(data[9:12], "little") == lay.mac_offset
     assert int.from_bytes(data[12:15], "little") == lay.mac_offset
+
+
+def test_an12196_layout_and_file_settings() -> None:
+    """AN12196's SDM example: its URL puts PICCData at 0x20 and the MAC at 0x43, and its
+    ChangeFileSettings data (counter retrieval with key 1) is 4000E0C1F121200000430000430000."""
+    lay = sheet.url_layout("https://choose.url.com/ntag424?e={picc}&c={cmac}")
+    assert (lay.picc_offset, lay.mac_offset) == (0x20, 0x43)
+    data = sheet.file_settings(lay.picc_offset, lay.mac_input_offset, lay.mac_offset, ctr_ret=1)
+    assert data.hex().upper() == "4000E0C1F121200000430000430000"
 
 
 @pytest.mark.parametrize("base", ["ftp://x.example", "https://x.example/ø", "x.example"])
