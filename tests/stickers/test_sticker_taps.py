@@ -239,3 +239,20 @@ def test_the_gateway_takes_only_taps_for_a_sticker(parts: Parts, settings: Setti
     finally:
         c.disconnect()
         c.loop_stop()
+
+
+def test_the_backend_publishes_the_need_to_stickers_too(
+    parts: Parts, settings: Settings
+) -> None:
+    found = parts.backend.publish_need(NOW)
+    try:
+        deadline = time.monotonic() + 10
+        while TAG not in parts.gateway.need:
+            assert time.monotonic() < deadline, "the gateway got no need for the sticker"
+            time.sleep(0.05)
+        outcome = parts.taps.tap(url(30), "p1", NOW)
+        expected = "clean" if found["s-wc"].due else "skip"
+        assert (outcome.result, outcome.need) == ("ok", expected)
+    finally:
+        publish_need(settings, TAG, b"")
+        publish_need(settings, "nfc-000000000001", b"")
