@@ -183,8 +183,9 @@ def flush(ctx: typer.Context) -> None:
         if not taps.wait_connected(10):
             raise fail(f"MQTT broker {s.mqtt.host}:{s.mqtt.port} is not reachable; "
                        f"{taps.pending()} tap(s) stay in the outbox")
-        sent = taps.flush()
-        typer.echo(f"sent {sent} tap(s); {taps.pending()} left in the outbox")
+        taps.flush()
+        # `published` counts the outbox sent on connecting, too.
+        typer.echo(f"sent {taps.published} tap(s); {taps.pending()} left in the outbox")
 
 
 @sticker_app.command("check")

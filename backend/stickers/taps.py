@@ -270,7 +270,8 @@ class StickerTaps:
         except Exception as e:  # a bug must cost one tap's answer, never the page
             log.exception("sticker tap failed")
             outcome = _refused("malformed", f"internal error: {e!r:.200}")
-        self.counts[outcome.result] += 1
+        with self._flush_lock:
+            self.counts[outcome.result] += 1
         if outcome.result in ("forged", "replayed", "unknown_tag"):
             log.warning("sticker tap refused (%s): %s", outcome.result, outcome.detail)
         return outcome
@@ -368,15 +369,9 @@ class StickerTaps:
 
     # ---- the outbox
 
-    def pending(self, device: str | None = None, counter: int | None = None) -> int:
-        """Taps in the outbox (all, or of one device and counter)."""
-        if device is None:
-            return int(self.registry.query("SELECT count(*) FROM sticker_spool")[0][0])
-        if counter is None:
-            sql, args = "WHERE device = ?", (device,)
-        else:
-            sql, args = "WHERE device = ? AND seq = ?", (device, counter)
-        return int(self.registry.query(f"SELECT count(*) FROM sticker_spool {sql}", args)[0][0])
+    def pending(self) -> int:
+        """Taps in the outbox."""
+        return int(self.registry.query("SELECT count(*) FROM sticker_spool")[0][0])
 
     def _send_outbox(self) -> None:
         """On each (re)connection: taps kept while the broker was away go out now."""
@@ -398,7 +393,7 @@ class StickerTaps:
                 with self.registry.transaction() as db:
                     db.execute("DELETE FROM sticker_spool WHERE id = ?", (row_id,))
                 sent += 1
-                self.published += 1
+                self.published += 1  # under the flush lock
         if sent:
             log.info("sent %d sticker tap(s) from the outbox", sent)
         return sent

@@ -13,6 +13,7 @@ from backend.registry import Building, Device, Registry, RegistryData, Room
 from backend.registry.files import read, write
 from backend.stickers import keys, sheet, sun
 from pletfri.cli import app
+from pletfri.settings import Settings
 
 MASTER = "000102030405060708090a0b0c0d0e0f"
 UID = "04DE5F1EACC040"
@@ -152,3 +153,16 @@ def test_stickers_go_through_registry_export_and_import(tmp_path: Path) -> None:
         Device(id="tag-04de5f1eacc0", kind="sticker", room="s-wc")
     with pytest.raises(ValueError, match="starts with 'tag-'"):
         Device(id="nfc-04de5f1eacc040", kind="sticker", room="s-wc")
+
+
+def test_flush_sends_the_outbox_to_the_broker(
+    env: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLETFRI_MQTT__PORT", str(settings.mqtt.port))
+    with Registry(env / "registry.sqlite") as reg, reg.transaction() as db:
+        db.execute(
+            "INSERT INTO sticker_spool (device, seq, payload, created_ms) VALUES (?, ?, ?, ?)",
+            ("tag-04de5f1eacc040", 3, '{"v":1}', 1),
+        )
+    code, out = pletfri("sticker", "flush")
+    assert code == 0 and out.endswith("sent 1 tap(s); 0 left in the outbox\n")
