@@ -55,6 +55,10 @@ Reply = Callable[[str, dict[str, Any]], None]
 MAX_UNKNOWN_REPORTED = 10_000
 # Messages committed together at most (one spool transaction, one fsync).
 MAX_GROUP = 2000
+# Where gateways of one shared group tell each other which sensors they heard.
+SEEN_TOPIC = "pletfri/v1/gateways/{group}/seen"
+# Devices per `seen` message at most (about 40 bytes each).
+SEEN_CHUNK = 2000
 # Kinds allowed to send each channel (status and heartbeats: any).
 CHANNEL_KIND = {contract.TAP: "station", contract.OCCUPANCY: "sensor"}
 
@@ -126,7 +130,9 @@ class Gateway:
         self.spool = Spool(g.state_dir / "spool.sqlite", g.spool_max_mb * 2**20, g.spool_fsync)
         self.dedup = Dedup(g.dedup_window, g.dedup_boots)
         self.dedup.load(self.spool.dedup_rows())
-        self.liveness = Liveness(g.last_seen_timeout_s * 1000)
+        self.liveness = Liveness(
+            g.last_seen_timeout_s * 1000, shared=bool(g.shared_group) and uplink
+        )
         self.writer = Writer(
             self.spool,
             self.influx,
@@ -144,6 +150,8 @@ class Gateway:
         self.connected = threading.Event()
         self._stopping = threading.Event()
         self._committer = threading.Thread(target=self._commit_loop, name="gateway-committer")
+        group = g.shared_group
+        self.seen_topic = SEEN_TOPIC.format(group=group) if group and uplink else ""
         self.sessions = self._sessions()
         self.client = self.sessions[0].client
         # Where taps' acks go out: their own session's connection when they have one.
@@ -196,6 +204,8 @@ class Gateway:
         subs = []
         if session.lane == "bulk":
             subs.append((contract.subscription(contract.NEED), SubscribeOptions(qos=1)))
+            if self.seen_topic:
+                subs.append((self.seen_topic, SubscribeOptions(qos=1, noLocal=True)))
         # Retained statuses only on a new subscription, not again on every reconnect.
         subs += [
             (f, SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB))
@@ -349,6 +359,11 @@ class Gateway:
             self.counters.timeouts += 1
             log.warning("sensor %s not heard from since %d ms: marked offline", device, at)
             group.lines.append(points.online_line(dev, False, at, "timeout"))
+        if self.seen_topic:
+            fresh = list(self.liveness.take_fresh().items())
+            for i in range(0, len(fresh), SEEN_CHUNK):
+                body = {"gateway": self.name, "seen": dict(fresh[i : i + SEEN_CHUNK])}
+                group.sends.append((self.seen_topic, body, None))
 
     def _commit(self, batch: list[Inbound], group: Group, now: int) -> None:
         self.dedup.begin()
@@ -399,6 +414,9 @@ class Gateway:
         if item.qos:
             group.acks.append(item)
         if item.skip:
+            return
+        if self.seen_topic and item.topic == self.seen_topic:
+            self._heard_elsewhere(item.payload)
             return
         parts = contract.parse_topic(item.topic)
         if parts and parts[1] in contract.DOWNLINK:
@@ -497,6 +515,14 @@ class Gateway:
             "gateway": self.name,
         }
         group.sends.append((contract.DEADLETTER_TOPIC, body, None))
+
+    def _heard_elsewhere(self, raw: bytes) -> None:
+        try:
+            seen = json.loads(raw)["seen"]
+            for device, ms in seen.items():
+                self.liveness.heard_elsewhere(device, int(ms))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            log.warning("ignoring a malformed message on %s: %.80r", self.seen_topic, raw)
 
     def _remember_need(self, device: str, raw: bytes) -> None:
         try:
