@@ -52,6 +52,9 @@ class Liveness:
             self._last[device] = ms
             self._timed_out.discard(device)
 
+    def last_seen(self, device: str) -> int | None:
+        return self._last.get(device)
+
     def take_fresh(self) -> dict[str, int]:
         fresh, self._fresh = self._fresh, {}
         return fresh
