@@ -345,7 +345,7 @@ class Gateway:
                 self._update_spool_stats()
                 group.lines.append(points.gateway_line(self.name, self.counters.fields(), now))
                 log.info("gateway %s: %s", self.name, self.counters.summary())
-            if batch or group.lines:
+            if batch or group.lines or group.sends:
                 self._commit(batch, group, now)
 
     def _housekeeping(self, now: int, group: Group) -> None:

@@ -157,10 +157,13 @@ def test_gateways_share_last_seen_so_a_sensor_split_between_them_never_times_out
         assert [g.stats()["accepted"] for g in gws] == [3, 3]
         assert sum(g.stats()["timeouts"] for g in gws) == 0
         last = TS + 5 * 40_000
-        wait_for(
-            lambda: all(g.liveness.last_seen(sensor) == last for g in gws),
-            what="both gateways know the last heartbeat",
-        )
+        seen = [0, 0]
+
+        def both_know() -> bool:
+            seen[:] = [g.liveness.last_seen(sensor) for g in gws]
+            return seen == [last, last]
+
+        wait_for(both_know, what=f"both gateways know the last heartbeat ({seen})")
         # Then the sensor dies: both gateways mark it offline at the same time, one point.
         now[0] = TS + 400_000
         wait_for(lambda: all(g.stats()["timeouts"] == 1 for g in gws), what="both time out")
