@@ -5,7 +5,7 @@ load through a shared subscription (`gateway.shared_group`), in one run.
 
 Same servers, registry, message mix and paced raw-socket QoS 1 publisher as
 bench/gateway_ingest.py. For each count of gateways, fresh gateway processes (each its
-own client id and spool, all in the group `bench`) take `--rate` msg/s for `--seconds`;
+own client id and spool, all in the group `bench<n>`) take `--rate` msg/s for `--seconds`;
 the round runs from the first publish until every point is in InfluxDB (InfluxQL counts
 over the round's own time range, polled every 0.1 s). Per gateway: the messages it
 accepted (its `gateway` measurement's `accepted`, written every second) and its CPU
@@ -31,14 +31,12 @@ from pletfri.influx import Influx
 from pletfri.services import pletfri_process, running_stack
 from pletfri.settings import Settings, load_settings
 
-GROUP = "bench"
 
-
-def gateway_settings(base: Settings, run: Path, name: str) -> Settings:
+def gateway_settings(base: Settings, run: Path, name: str, group: str) -> Settings:
     s = base.model_copy(deep=True)
     s.gateway.client_id = name
     s.gateway.state_dir = run / name
-    s.gateway.shared_group = GROUP
+    s.gateway.shared_group = group
     s.gateway.stats_interval_s = 1.0
     return s
 
@@ -63,7 +61,9 @@ def one_round(
     names = [f"bench-gw{n}-{i + 1}" for i in range(n)]
     logs = [run / f"{name}.log" for name in names]
     procs = [
-        pletfri_process(gateway_settings(base, run, name), ["gateway", "run"], log)
+        # A group per round: Mosquitto keeps a stopped gateway's persistent session in its
+        # group and goes on handing it a share of the messages (docs/operations.md).
+        pletfri_process(gateway_settings(base, run, name, f"bench{n}"), ["gateway", "run"], log)
         for name, log in zip(names, logs, strict=True)
     ]
     try:
