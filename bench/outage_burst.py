@@ -79,7 +79,7 @@ def stored(influx: Influx, before_ms: int | None = None) -> dict[str, tuple[int,
     return out
 
 
-def settings_for(stack: Stack, run: Path, lane: bool) -> Settings:
+def settings_for(stack: Stack, run: Path, lane: bool, receive_maximum: int) -> Settings:
     return load_settings(
         **stack.settings_overrides(),
         gateway={
@@ -88,6 +88,7 @@ def settings_for(stack: Stack, run: Path, lane: bool) -> Settings:
             "client_id": "bench-gateway",
             "tap_lane": lane,
             "stats_interval_s": 1.0,
+            "receive_maximum": receive_maximum,
         },
     )
 
@@ -129,7 +130,7 @@ def one_round(
 ) -> dict[str, Any]:
     shutil.rmtree(run, ignore_errors=True)
     with running_stack(run / "servers") as stack:
-        s = settings_for(stack, run, lane=name != "lane-off")
+        s = settings_for(stack, run, name != "lane-off", args.receive_maximum)
         log = run / "gateway.log"
         gw = pletfri_process(s, ["gateway", "run"], log, PLETFRI_LOG_LEVEL="INFO")
         try:
@@ -263,6 +264,9 @@ def main() -> None:
     ap.add_argument("--taps-per-station", type=float, default=2.0)
     ap.add_argument("--live-taps", type=int, default=200)
     ap.add_argument("--rounds", default="lane-off,lane-on,restart")
+    ap.add_argument(
+        "--receive-maximum", type=int, default=2000, help="the gateway's gateway.receive_maximum"
+    )
     ap.add_argument("--restart-after", type=float, default=3.0)
     ap.add_argument("--timeout", type=float, default=300.0)
     ap.add_argument("--run-dir", type=Path, default=Path("run/bench-outage"))
