@@ -32,6 +32,7 @@ or `duplicate` after a resend). The load average is printed with each round.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -43,6 +44,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import paho.mqtt.client as mqtt
 from outage_load import (
     DeviceQueue,
     ReplayResult,
@@ -50,10 +52,12 @@ from outage_load import (
     expected_points,
     start_replay,
 )
+from paho.mqtt.enums import CallbackAPIVersion
 
 from pletfri.influx import Influx
 from pletfri.services import Stack, pletfri_process, running_stack
 from pletfri.settings import Settings, load_settings
+from pletfri_fw import contract
 from sim.demo import site_key
 from sim.registry import load as load_registry
 
@@ -102,6 +106,44 @@ def wait_ready(log: Path, sessions: int, timeout: float = 30.0) -> None:
     raise RuntimeError(f"the gateway did not get ready within {timeout:.0f} s; see {log}")
 
 
+class Probe:
+    """Sees every tap and ack pass through the broker (QoS 0, its own connection), to tell
+    the broker's part of a live tap's wait from the gateway's."""
+
+    def __init__(self, port: int) -> None:
+        self.taps: dict[tuple[str, int], float] = {}
+        self.acks: dict[tuple[str, int], float] = {}
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        self.client.on_message = self._message
+        self.client.connect("127.0.0.1", port)
+        self.client.subscribe(
+            [(contract.subscription(contract.TAP), 0), (contract.subscription(contract.ACK), 0)]
+        )
+        self.client.loop_start()
+
+    def _message(self, client: mqtt.Client, userdata: object, m: mqtt.MQTTMessage) -> None:
+        now = time.monotonic()
+        parts = contract.parse_topic(m.topic)
+        if parts is None:
+            return
+        seq = json.loads(m.payload)["seq"]
+        book = self.taps if parts[1] == contract.TAP else self.acks
+        book.setdefault((parts[0], seq), now)
+
+    def split(self, r: ReplayResult) -> tuple[list[float | None], list[float | None]]:
+        """Per live tap: sent to seen at the broker's far side; seen to its ack seen."""
+        via, gw = [], []
+        for device, seq, sent in r.live_sent:
+            tap, ack = self.taps.get((device, seq)), self.acks.get((device, seq))
+            via.append(tap - sent if tap is not None else None)
+            gw.append(ack - tap if tap is not None and ack is not None else None)
+        return via, gw
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
 def listen_overflows() -> int:
     """The kernel's count of connections dropped because a listen queue was full."""
     lines = Path("/proc/net/netstat").read_text().splitlines()
@@ -138,6 +180,7 @@ def one_round(
             load = os.getloadavg()
             overflows = listen_overflows()
             influx = Influx(s.influx)
+            probe = Probe(s.mqtt.port)
             t0 = time.monotonic()
             proc, out = start_replay(s.mqtt.port, queues, args.spread, args.timeout)
             restart: tuple[float, float] | None = None
@@ -167,6 +210,7 @@ def one_round(
             time.sleep(2.5)  # a last stats point from the gateway, and late doubles
             got = stored(influx)
             counters = gateway_counters(influx)
+            probe.close()
             overflows = listen_overflows() - overflows
             influx.close()
         finally:
@@ -183,6 +227,7 @@ def one_round(
         "want": want,
         "gateway": counters,
         "overflows": overflows,
+        "probe": probe,
     }
 
 
@@ -209,6 +254,7 @@ def report(res: dict[str, Any]) -> str:
     first, last, peak = connack_figures(r)
     lat = sorted(x * 1000 for x in r.live_latency if x is not None)
     p, p_send = percentiles(r.live_latency), percentiles(r.live_from_send)
+    via, gw = res["probe"].split(r)
     lost = {m: res["want"][m][0] - res["got"][m][0] for m in res["want"]}
     sums = {m: res["got"][m][1] - res["want"][m][1] for m in res["want"]}
     multi = sum(1 for v in r.acks.values() if len(v) > 1)
@@ -238,7 +284,9 @@ def report(res: dict[str, Any]) -> str:
         f"{stored_s} after the network's return ({r.acked_items:,} of "
         f"{r.messages + len(r.live_latency):,} acknowledged)",
         f"- live taps answered {len(lat)} / {len(r.live_latency)}: tap to ack {p}; from the "
-        f"moment the station sent it (after its own queue) to the ack {p_send}",
+        f"moment the station sent it (after its own queue) to the ack {p_send}; of which "
+        f"station to a probe subscriber {percentiles(via)}, tap to ack as the probe saw them "
+        f"{percentiles(gw)}",
         "- lost (expected - stored count): "
         + ", ".join(f"{m} {n}" for m, n in lost.items())
         + "; stored sum - expected sum: "

@@ -305,6 +305,8 @@ class ReplayResult:
     # moment the device sent it (after what was queued before it) to its ack.
     live_latency: list[float | None] = field(default_factory=list)
     live_from_send: list[float | None] = field(default_factory=list)
+    # (device, seq, sent at) of each live tap, monotonic.
+    live_sent: list[tuple[str, int, float]] = field(default_factory=list)
     cpu_s: float = 0.0
 
 
@@ -526,6 +528,8 @@ class Replay:
             live = self._live_index.get((d, i))
             if live is not None:
                 self._live_send_at[live] = now
+                seq = json.loads(payload)["seq"]
+                self.result.live_sent.append((d.q.device, seq, now))
             out.append(head + pid.to_bytes(2, "big") + payload)
             d.inflight.append([pid, 0])
         if out:
