@@ -115,10 +115,11 @@ class Probe:
         self.acks: dict[tuple[str, int], float] = {}
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
         self.client.on_message = self._message
-        self.client.connect("127.0.0.1", port)
-        self.client.subscribe(
+        # Again after a reconnect (the broker restart round): its session is clean.
+        self.client.on_connect = lambda c, *a: c.subscribe(
             [(contract.subscription(contract.TAP), 0), (contract.subscription(contract.ACK), 0)]
         )
+        self.client.connect("127.0.0.1", port)
         self.client.loop_start()
 
     def _message(self, client: mqtt.Client, userdata: object, m: mqtt.MQTTMessage) -> None:

@@ -571,7 +571,9 @@ class Replay:
 def _replay_process(
     port: int, queues: list[DeviceQueue], spread_s: float, timeout: float, out: mp.Queue
 ) -> None:
-    out.put(Replay(port, queues, spread_s).run(timeout))
+    # Acks come once the gateway has stored the tap, which after a burst can be long after
+    # the broker took the last message.
+    out.put(Replay(port, queues, spread_s).run(timeout, ack_grace_s=90.0))
 
 
 def start_replay(
