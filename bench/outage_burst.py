@@ -158,7 +158,8 @@ def listen_overflows() -> int:
 def gateway_counters(influx: Influx) -> dict[str, int]:
     rows = influx.query(
         "SELECT last(accepted) AS accepted, last(duplicates) AS duplicates, "
-        "last(unsure) AS unsure, last(received) AS received FROM gateway"
+        "last(unsure) AS unsure, last(received) AS received, "
+        "max(tap_ms_max) AS tap_ms_max FROM gateway"
     )
     return {k: int(v) for k, v in rows[0].items() if k != "time"} if rows else {}
 

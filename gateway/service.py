@@ -59,6 +59,7 @@ MAX_GROUP = 2000
 SEEN_TOPIC = "pletfri/v1/gateways/{group}/seen"
 # Devices per `seen` message at most (about 40 bytes each).
 SEEN_CHUNK = 2000
+TAP_SUFFIX = b"/" + contract.TAP.encode()
 # Kinds allowed to send each channel (status and heartbeats: any).
 CHANNEL_KIND = {contract.TAP: "station", contract.OCCUPANCY: "sensor"}
 
@@ -82,6 +83,8 @@ class Inbound:
     session: Session | None = None
     # A tap's copy on the bulk session while taps have a lane: acknowledged, not processed.
     skip: bool = False
+    # When the network thread queued it (time.monotonic()); 0: not timed.
+    t_in: float = 0.0
 
 
 @dataclass(slots=True)
@@ -241,9 +244,12 @@ class Gateway:
     ) -> None:
         if self._stopping.is_set():
             return  # not acknowledged: the broker delivers it again after the restart
-        skip = len(self.sessions) > 1 and raw_topic.endswith(b"/" + contract.TAP.encode())
+        tap = raw_topic.endswith(TAP_SUFFIX)
         item = Inbound(_topic(raw_topic), payload, mid, qos, session.generation, session=session)
-        item.skip = skip
+        if tap and len(self.sessions) > 1:
+            item.skip = True
+        elif tap:
+            item.t_in = time.monotonic()
         self.inbox.put(item)
 
     def _on_tap(
@@ -252,6 +258,7 @@ class Gateway:
         if self._stopping.is_set():
             return
         item = Inbound(_topic(raw_topic), payload, mid, qos, session.generation, session=session)
+        item.t_in = time.monotonic()
         self.tap_inbox.put(item)
         self.inbox.put(None)
 
@@ -344,6 +351,7 @@ class Gateway:
                 next_stats = mono + g.stats_interval_s
                 self._update_spool_stats()
                 group.lines.append(points.gateway_line(self.name, self.counters.fields(), now))
+                self.counters.tap_ms_max = 0.0
                 log.info("gateway %s: %s", self.name, self.counters.summary())
             if batch or group.lines or group.sends:
                 self._commit(batch, group, now)
@@ -399,6 +407,10 @@ class Gateway:
             )
         for topic, payload, reply in group.sends:
             self._send(topic, payload, reply)
+        taps = [item.t_in for item in group.acks if item.t_in]
+        if taps:
+            ms = (time.monotonic() - min(taps)) * 1000
+            self.counters.tap_ms_max = max(self.counters.tap_ms_max, ms)
 
     def _send(self, topic: str, payload: dict[str, Any], reply: Reply | None) -> None:
         if reply is not None and not topic.startswith(contract.DEADLETTER_TOPIC):
