@@ -98,10 +98,10 @@ class Group:
 
 
 class Session:
-    """One MQTT session of the gateway: its client, its filters and its connection count."""
+    """One MQTT session of the gateway: its client, its filters, and `generation`, the
+    count of its connections (a message id means something only on its connection)."""
 
     def __init__(self, gw: Gateway, client_id: str, filters: list[str], lane: str) -> None:
-        self.gw = gw
         self.client_id = client_id
         self.filters = filters
         self.lane = lane
@@ -244,6 +244,8 @@ class Gateway:
     ) -> None:
         if self._stopping.is_set():
             return  # not acknowledged: the broker delivers it again after the restart
+        # `+/+` delivers only <root><device>/<channel>, so this is exactly what the tap
+        # lane's `+/tap` gets too.
         tap = raw_topic.endswith(TAP_SUFFIX)
         item = Inbound(_topic(raw_topic), payload, mid, qos, session.generation, session=session)
         if tap and len(self.sessions) > 1:
