@@ -60,6 +60,7 @@ def acl_text(devices: Iterable[AclDevice], simulator: bool = False) -> str:
         f"topic write {dev}+/{contract.CONFIG}",
         f"topic write {contract.ALERTS_ROOT}#",
         f"topic read {contract.ALERTS_ROOT}#",
+        f"topic read {contract.DEADLETTER_TOPIC}",
     ]
     for d in devices:
         if d.kind in BACKEND_SPEAKS_FOR:
