@@ -212,7 +212,9 @@ class Mosquitto(Server):
             self.tls = TlsListener(self.tls.cert_file, self.tls.key_file, free_port())
         self.write_config()
         self._spawn([binary, "-c", str(self.config_file)])
-        self._wait(lambda: _port_open(self.port) and _port_open(self.tls_port or self.port), timeout)
+        self._wait(
+            lambda: _port_open(self.port) and _port_open(self.tls_port or self.port), timeout
+        )
         log.info(
             "mosquitto listening on 127.0.0.1:%d%s%s",
             self.port,
@@ -308,12 +310,20 @@ class Stack:
     """Mosquitto and InfluxDB under one run folder."""
 
     dir: Path
+    # Mosquitto's password file and ACL (`pletfri broker`); none: anonymous access.
+    password_file: Path | None = None
+    acl_file: Path | None = None
     mosquitto: Mosquitto = field(init=False)
     influxdb: InfluxDB = field(init=False)
 
     def __post_init__(self) -> None:
         self.dir = self.dir.resolve()
-        self.mosquitto = Mosquitto("mosquitto", self.dir / "mosquitto")
+        self.mosquitto = Mosquitto(
+            "mosquitto",
+            self.dir / "mosquitto",
+            password_file=self.password_file,
+            acl_file=self.acl_file,
+        )
         self.influxdb = InfluxDB("influxdb", self.dir / "influxdb")
 
     def start(self) -> Stack:
@@ -338,9 +348,11 @@ class Stack:
 
 
 @contextlib.contextmanager
-def running_stack(run_dir: Path) -> Iterator[Stack]:
+def running_stack(
+    run_dir: Path, password_file: Path | None = None, acl_file: Path | None = None
+) -> Iterator[Stack]:
     """Start both servers; stop them on exit, on Ctrl-C and on errors."""
-    stack = Stack(run_dir)
+    stack = Stack(run_dir, password_file, acl_file)
     previous = signal.getsignal(signal.SIGTERM)
     # SIGTERM becomes KeyboardInterrupt, so the `finally` below stops the servers.
     if previous is signal.SIG_DFL:

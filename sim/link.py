@@ -1,7 +1,7 @@
 """Simulated devices over real MQTT connections, paced so the broker keeps up.
 
 With `logins` (device id -> password) every device has a connection of its own and logs
-in as itself, as on the wall: the broker's ACL then holds each one to its own topics. 
+in as itself, as on the wall: the broker's ACL then holds each one to its own topics.
 Without, devices share a few connections (picked by a hash of the device id, so a
 device's messages stay in order), for a broker without logins or for the load
 generators' `simulator` account.
@@ -100,7 +100,9 @@ class Pool:
         for c in self.clients:
             c.max_inflight_messages_set(per_client)
 
-    def _client(self, i: int, client_id: str, user: str | None, password: str | None) -> mqtt.Client:
+    def _client(
+        self, i: int, client_id: str, user: str | None, password: str | None
+    ) -> mqtt.Client:
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
         if user:
             c.username_pw_set(user, password)

@@ -44,7 +44,9 @@ def check_password(password: str, hashed: str) -> bool:
         if kind != "7":
             return False
         expected = base64.b64decode(digest)
-        got = hashlib.pbkdf2_hmac("sha512", password.encode(), base64.b64decode(salt), int(iterations))
+        got = hashlib.pbkdf2_hmac(
+            "sha512", password.encode(), base64.b64decode(salt), int(iterations)
+        )
     except ValueError:
         return False
     return hmac.compare_digest(got, expected)

@@ -7,9 +7,7 @@ from __future__ import annotations
 import queue
 
 import pytest
-from conftest import (
-    BACKEND,
-    GATEWAY,
+from brhelpers import (
     OTHER,
     SENSOR,
     STATION,
@@ -20,6 +18,7 @@ from conftest import (
 )
 from typer.testing import CliRunner
 
+from backend.broker.acl import BACKEND, GATEWAY
 from pletfri.cli import app as cli
 from pletfri.settings import as_environment, load_settings
 from pletfri_fw import contract
