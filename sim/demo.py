@@ -182,12 +182,13 @@ def simulate(
     tz = ZoneInfo(base.backend.timezone)
     cal = school_week(opts.today or datetime.now(tz).date(), opts.days, tz, opts.holiday)
     keys = logins.prepare(folder / "broker")
+    logins.raise_open_files()
     with running_stack(folder / "servers", keys.files.password_file, keys.files.acl_file) as stack:
         s = keys.as_account(demo_settings(base, stack, folder), BACKEND)
         platform = Platform(s, opts.buildings, opts.seed)
         m = platform.municipality
         t0 = time.perf_counter()
-        logins.raise_open_files(len(platform.data.devices))
+        logins.check_open_files(len(platform.data.devices))
         fleet_logins = logins.provision_fleet(keys, s.backend.database_file, stack.mosquitto)
         provisioned_s = time.perf_counter() - t0
         afternoon = platform.backend.shifts.get("afternoon")

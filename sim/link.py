@@ -22,12 +22,14 @@ have done.
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
+import os
 import selectors
 import ssl
 import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -45,6 +47,27 @@ Incoming = Callable[[str, str, bytes], None]  # device, channel, payload
 CONNECT_WINDOW = 64
 # Real seconds between keepalive checks of every connection.
 MISC_INTERVAL_S = 2.0
+# select() cannot watch a descriptor from 1024 up, and paho's own network loop (the
+# backend's need publisher, in the demo's process) uses it: the pool keeps below this.
+SELECT_LIMIT = 1024
+
+
+@contextlib.contextmanager
+def _above_select_limit() -> Iterator[None]:
+    """Sockets made inside get descriptors >= SELECT_LIMIT: the free ones below are held
+    meanwhile (the kernel hands out the lowest free one) and released afterwards."""
+    held = []
+    try:
+        while True:
+            fd = os.open(os.devnull, os.O_RDONLY)
+            if fd >= SELECT_LIMIT:
+                os.close(fd)
+                break
+            held.append(fd)
+        yield
+    finally:
+        for fd in held:
+            os.close(fd)
 
 
 class LinkError(Exception):
@@ -133,8 +156,12 @@ class Pool:
         self._channels = channels
 
     def start(self, timeout: float = 60.0) -> None:
+        with _above_select_limit() if self.own else contextlib.nullcontext():
+            self._connect_all(time.monotonic() + timeout)
+        log.info("%d simulator connections up", len(self.clients))
+
+    def _connect_all(self, deadline: float) -> None:
         s = self._settings
-        deadline = time.monotonic() + timeout
         for i, c in enumerate(self.clients):
             while i - len(self._up) >= CONNECT_WINDOW:
                 self._wait_connacks(deadline)
@@ -148,7 +175,6 @@ class Pool:
             self._selector.register(c.socket(), selectors.EVENT_READ, c)
         while len(self._up) < len(self.clients):
             self._wait_connacks(deadline)
-        log.info("%d simulator connections up", len(self.clients))
 
     def _wait_connacks(self, deadline: float) -> None:
         if self._refused:

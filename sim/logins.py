@@ -25,8 +25,10 @@ from pletfri.settings import BrokerSettings, MqttSettings, Settings
 
 log = logging.getLogger(__name__)
 
-# File descriptors besides one socket per device (servers' files, pipes, the backend).
-SPARE_FDS = 1024
+# File descriptors besides one socket per device: those below select()'s limit, which
+# the device sockets leave free (sim/link.py), and the servers' files, pipes, the backend.
+SPARE_FDS = 2048
+OPEN_FILES = 65536
 
 
 @dataclass
@@ -47,18 +49,23 @@ def prepare(folder: Path) -> Logins:
     return Logins(files, services)
 
 
-def raise_open_files(devices: int) -> None:
-    """One socket per device here and in Mosquitto (started after this, inheriting it)."""
+def raise_open_files() -> None:
+    """One socket per device, here and in Mosquitto: before the servers start (they
+    inherit the limit), the soft limit goes up to the hard one (at most OPEN_FILES)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = devices + SPARE_FDS
-    if soft >= want:
-        return
-    if hard != resource.RLIM_INFINITY and hard < want:
+    want = OPEN_FILES if hard == resource.RLIM_INFINITY else min(hard, OPEN_FILES)
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+
+def check_open_files(devices: int) -> None:
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < devices + SPARE_FDS:
         raise RuntimeError(
-            f"{devices:,} devices need {want:,} open files, the hard limit is {hard:,}; "
-            "raise it (`ulimit -Hn`, LimitNOFILE=) or run fewer buildings (--buildings)"
+            f"{devices:,} devices with a connection each need {devices + SPARE_FDS:,} open "
+            f"files, the limit is {soft:,}; raise the hard limit (`ulimit -Hn`, LimitNOFILE=) "
+            "or run fewer buildings (--buildings)"
         )
-    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
 def provision_fleet(logins: Logins, database_file: Path, mosquitto: Mosquitto) -> dict[str, str]:

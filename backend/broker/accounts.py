@@ -34,8 +34,12 @@ def registry_devices(database_file: Path) -> list[AclDevice]:
         return [AclDevice(d.device, d.kind) for d in reg.placed_devices()]
 
 
+def check_login_device(database_file: Path, device: str) -> None:
+    """BrokerError unless `device` may have a login: registered, and with a radio."""
+    _login_device(registry_devices(database_file), device)
+
+
 def _login_device(devices: list[AclDevice], device: str) -> None:
-    """`device` may have a password of its own: registered, and with a radio."""
     if not contract.valid_device(device):
         raise BrokerError(f"{device!r} is not a device id ({contract.DEVICE_PATTERN})")
     kinds = {d.id: d.kind for d in devices}
@@ -63,7 +67,7 @@ def set_password(s: BrokerSettings, user: str, password: str) -> None:
 
 
 def issue_device(s: BrokerSettings, database_file: Path, device: str) -> str:
-    _login_device(registry_devices(database_file), device)
+    check_login_device(database_file, device)
     return issue(s, device)
 
 
