@@ -27,7 +27,9 @@ def provision(
     device: Annotated[str, typer.Option(help="device id, e.g. nfc-a4cf12f0b3c1")],
     wifi_ssid: Annotated[str, typer.Option(help="Wi-Fi network name")],
     wifi_password: Annotated[str, typer.Option(help="Wi-Fi password")],
-    broker: Annotated[str, typer.Option(help="MQTT broker as mqtt://host:port")],
+    broker: Annotated[
+        str, typer.Option(help="MQTT broker as mqtt://host:port, over TLS mqtts://host:8883")
+    ],
     mqtt_user: Annotated[str | None, typer.Option(help="MQTT user name")] = None,
     mqtt_password: Annotated[
         str | None, typer.Option(help="MQTT password (default: a new login, see --login)")
@@ -43,6 +45,10 @@ def provision(
     reload: Annotated[
         bool, typer.Option("--reload", help="Then SIGHUP Mosquitto (broker.pid_file).")
     ] = False,
+    ca_file: Annotated[
+        Path | None,
+        typer.Option(help="PEM certificate of the CA that signed the broker's (for mqtts://)"),
+    ] = None,
     site_key: Annotated[
         str | None, typer.Option(help="the site's card key as hex (stations; 32+ hex digits)")
     ] = None,
@@ -78,7 +84,12 @@ def provision(
         "broker": broker,
         "ntp_host": ntp_host,
     }
+    try:
+        ca_pem = ca_file.read_text() if ca_file else None
+    except (OSError, UnicodeDecodeError) as e:
+        raise fail(f"cannot read --ca-file {ca_file}: {e}") from None
     optional = {
+        "ca_pem": ca_pem,
         "mqtt_user": mqtt_user,
         "mqtt_password": mqtt_password,
         "site_key": site_key,

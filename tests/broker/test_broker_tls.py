@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import ssl
 import time
+from pathlib import Path
 
+import pytest
 from brhelpers import (
     HOST,
     STATION,
@@ -21,7 +23,9 @@ from brhelpers import (
 from backend.broker.acl import BACKEND, GATEWAY
 from gateway.service import Gateway
 from pletfri.settings import Settings, load_settings
+from pletfri_fw import config as fwconfig
 from pletfri_fw import contract
+from pletfri_fw.mqtt_client import MQTTClient, client_for
 from sim.link import LinkError, Pool
 
 CARD = "0123456789abcdef"
@@ -100,3 +104,46 @@ def test_gateway_and_devices_over_tls(settings: Settings, secured: Secured) -> N
         pool.stop()
         gw.stop()
         deadletters.close()
+
+
+def _firmware_client(secured: Secured, ca: Path) -> MQTTClient:
+    cfg = fwconfig.parse(
+        json.dumps(
+            {
+                "device": STATION,
+                "wifi_ssid": "school-iot",
+                "wifi_password": "x",
+                "broker": f"mqtts://{HOST}:{secured.tls_port}",
+                "mqtt_user": STATION,
+                "mqtt_password": secured.logins[STATION],
+                "ca_pem": ca.read_text(),
+                "site_key": "00" * 16,
+            }
+        )
+    )
+    return client_for(cfg)
+
+
+def test_the_firmwares_client_over_tls(secured: Secured) -> None:
+    """The device's own MQTT client (pletfri_fw, here under CPython) logs in over TLS with
+    the CA from its config, and is refused by a broker its CA did not sign."""
+    acked: list[int] = []
+    c = _firmware_client(secured, secured.ca.cert)
+    c.on_puback = acked.append
+    now = int(time.time() * 1000)
+    c.open(contract.topic(STATION, contract.STATUS), b"offline", now)
+    try:
+        pid = c.publish(contract.topic(STATION, contract.HEARTBEAT), b'{"v":1}', 1)
+        deadline = time.monotonic() + TIMEOUT
+        while not acked and time.monotonic() < deadline:
+            c.poll(int(time.time() * 1000))
+            time.sleep(0.01)
+        assert acked == [pid]
+    finally:
+        c.close()
+    stranger = _firmware_client(secured, secured.other_ca.cert)
+    with pytest.raises(ssl.SSLCertVerificationError):
+        stranger.open(contract.topic(STATION, contract.STATUS), b"offline", now)
+    with pytest.raises(fwconfig.ConfigError, match="needs ca_pem"):
+        fwconfig.parse(json.dumps({"device": STATION, "wifi_ssid": "s", "wifi_password": "p",
+                                   "broker": "mqtts://broker", "site_key": "00" * 16}))  # fmt: skip
