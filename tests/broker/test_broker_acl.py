@@ -179,3 +179,15 @@ def test_a_revoked_device_is_dropped_and_refused_after_reload(
     assert r.exit_code == 1 and "has no login" in r.output
     with pytest.raises(queue.Empty):
         probes[0].disconnected.get_nowait()
+
+
+def test_gateways_sharing_the_load_read_through_a_shared_subscription(
+    secured: Secured, probes: list[Probe]
+) -> None:
+    """gateway.shared_group: $share/<group>/... needs no ACL line of its own."""
+    gw = login(secured, probes, GATEWAY)
+    assert gw.subscribe("$share/pletfri/" + contract.subscription(), retained=False).value < 0x80
+    device = login(secured, probes, SENSOR)
+    topic = contract.topic(SENSOR, contract.HEARTBEAT)
+    assert device.publish(topic, b"{}").value < 0x80
+    assert gw.messages.get(timeout=TIMEOUT) == (topic, b"{}")
