@@ -5,6 +5,7 @@ reaches a client with full read rights."""
 from __future__ import annotations
 
 import queue
+import time
 
 import pytest
 from brhelpers import (
@@ -22,6 +23,7 @@ from backend.broker.acl import BACKEND, GATEWAY
 from pletfri.cli import app as cli
 from pletfri.settings import as_environment, load_settings
 from pletfri_fw import contract
+from pletfri_fw.mqtt_client import MQTTClient
 
 NOT_AUTHORIZED = 0x87
 SUCCESS = 0
@@ -190,3 +192,28 @@ def test_gateways_sharing_the_load_read_through_a_shared_subscription(
     topic = contract.topic(SENSOR, contract.HEARTBEAT)
     assert device.publish(topic, b"{}").value < 0x80
     assert gw.messages.get(timeout=TIMEOUT) == (topic, b"{}")
+
+
+def test_the_firmwares_mqtt_311_client_is_held_to_its_topics_too(
+    secured: Secured, probes: list[Probe]
+) -> None:
+    """MQTT 3.1.1 has no reason codes: Mosquitto acknowledges a forbidden QoS 1 publish
+    (so a device does not resend it forever) and drops it."""
+    w = watcher(secured, probes)
+    c = MQTTClient("127.0.0.1", secured.port, STATION, STATION, secured.logins[STATION])
+    acked: list[int] = []
+    c.on_puback = acked.append
+    c.open(contract.topic(STATION, contract.STATUS), b"offline", 0)
+    try:
+        forged = c.publish(contract.topic(OTHER, contract.TAP), b"{}", 1)
+        own = c.publish(contract.topic(STATION, contract.TAP), b"{}", 1)
+        deadline = time.monotonic() + TIMEOUT
+        while len(acked) < 2 and time.monotonic() < deadline:
+            c.poll(0)
+            time.sleep(0.01)
+        assert acked == [forged, own]
+    finally:
+        c.close()
+    assert received(w, contract.topic(STATION, contract.TAP)) == [
+        contract.topic(STATION, contract.TAP)
+    ]
