@@ -14,9 +14,9 @@ in the caller's thread. Network threads fighting the fleet for the interpreter l
 more than the fleet itself, and thousands of them would not fit at all; the firmware
 logic stays single-threaded, as on the device.
 
-What a shared connection cannot carry is a per-device Last Will: the fleet publishes the
-retained `offline` status itself when it takes a device off the air, as the broker would
-have done.
+The connections carry no Last Will (they outlive a simulated device's radio going off the
+air): the fleet publishes the retained `offline` status itself when it takes a device off
+the air, as the broker would have done.
 """
 
 from __future__ import annotations

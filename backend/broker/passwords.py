@@ -9,6 +9,7 @@ its way to mosquitto_passwd.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
@@ -88,7 +89,8 @@ def write(path: Path, users: dict[str, str]) -> None:
     for user in users:
         _check_name(user)
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
+    old = path.stat() if path.exists() else None
+    mode = old.st_mode & 0o777 if old else 0o600
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "w") as f:
@@ -96,4 +98,8 @@ def write(path: Path, users: dict[str, str]) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.chmod(tmp, mode)
+    if old is not None:
+        # The broker's user reads it through its owner or group (root:mosquitto 0640).
+        with contextlib.suppress(PermissionError):
+            os.chown(tmp, old.st_uid, old.st_gid)
     os.replace(tmp, path)
