@@ -62,7 +62,9 @@ def config_show(ctx: typer.Context) -> None:
     for section in s.values():
         if isinstance(section, dict):
             for key, value in section.items():
-                if value and any(word in key for word in SECRET_WORDS):
+                # broker.password_file is where the hashes are, not a secret itself.
+                secret = any(word in key for word in SECRET_WORDS) and not key.endswith("_file")
+                if value and secret:
                     section[key] = "***"
     typer.echo(json.dumps(s, indent=2))
 
