@@ -8,6 +8,7 @@ configuration itself, so credentials and an ACL can be added to Mosquitto's.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import shutil
@@ -133,6 +134,9 @@ class TlsListener:
     cert_file: Path
     key_file: Path
     port: int = 0
+    # The devices' listener: a client's id becomes its user name, so a device cannot take
+    # over (disconnect) another client by connecting with that client's id.
+    username_as_clientid: bool = True
 
 
 @dataclass
@@ -195,6 +199,8 @@ class Mosquitto(Server):
                 f"certfile {self.tls.cert_file.resolve()}",
                 f"keyfile {self.tls.key_file.resolve()}",
             ]
+            if self.tls.username_as_clientid:
+                lines.append("use_username_as_clientid true")
         self.config_file.write_text("\n".join([*lines, *self.extra]) + "\n")
 
     def start(self, timeout: float = 15.0) -> Mosquitto:
@@ -209,7 +215,7 @@ class Mosquitto(Server):
                 "at 0 for a free one"
             )
         if self.tls and not self.tls.port:
-            self.tls = TlsListener(self.tls.cert_file, self.tls.key_file, free_port())
+            self.tls = dataclasses.replace(self.tls, port=free_port())
         self.write_config()
         self._spawn([binary, "-c", str(self.config_file)])
         self._wait(

@@ -217,3 +217,22 @@ def test_the_firmwares_mqtt_311_client_is_held_to_its_topics_too(
     assert received(w, contract.topic(STATION, contract.TAP)) == [
         contract.topic(STATION, contract.TAP)
     ]
+
+
+def test_a_device_cannot_take_over_another_clients_session(
+    secured: Secured, probes: list[Probe]
+) -> None:
+    """MQTT lets a new connection with a client's id disconnect that client. On the
+    devices' listener the id is the login (use_username_as_clientid), so a device that
+    claims another's id is itself: the victim stays connected. On a listener without it
+    (the platform's own) the same attempt disconnects the victim: devices never get one."""
+    victim = Probe(secured.tls_port, OTHER, secured.logins[OTHER], OTHER, secured.ca.cert)
+    probes.append(victim)
+    assert not victim.connect().is_failure
+    for claimed in (OTHER, "pletfri-gateway-1"):
+        thief = Probe(secured.tls_port, STATION, secured.logins[STATION], claimed, secured.ca.cert)
+        probes.append(thief)
+        assert not thief.connect().is_failure
+    time.sleep(0.5)
+    assert victim.disconnected.empty()
+    assert victim.publish(contract.topic(OTHER, contract.HEARTBEAT), "{}").value < 0x80
