@@ -104,21 +104,20 @@ class Pool:
         self._misc_at = 0.0
         # Clients whose last publish did not fit into the socket at once.
         self._dirty: set[int] = set()
+        # Unacknowledged messages of the whole pool, however many connections carry them.
+        self.max_inflight = max_inflight * connections
         self.own = logins is not None
         if logins is not None:
-            # One connection per device: the cap on unacknowledged messages is the pool's.
-            self.devices = sorted(logins)
-            self._by_device = {d: i for i, d in enumerate(self.devices)}
-            self.max_inflight = max_inflight * connections
-            self.clients = [self._client(i, d, d, logins[d]) for i, d in enumerate(self.devices)]
+            devices = sorted(logins)
+            self._by_device = {d: i for i, d in enumerate(devices)}
+            self.clients = [self._client(i, d, d, logins[d]) for i, d in enumerate(devices)]
         else:
-            self.devices = []
             self._by_device = {}
-            self.max_inflight = max_inflight * connections
             self.clients = [
                 self._client(i, f"{client_prefix}-{i}", settings.username, settings.password)
                 for i in range(connections)
             ]
+        # A device has a few messages in flight at most; a shared connection, thousands.
         per_client = max_inflight if logins is None else 100
         for c in self.clients:
             c.max_inflight_messages_set(per_client)
