@@ -30,6 +30,8 @@ class MqttSettings(Section):
     port: int = Field(1883, ge=1, le=65535)
     username: str | None = None
     password: str | None = None
+    # TLS with the server's certificate verified (chain and host name) against ca_file,
+    # or against the system's CAs when ca_file is not set (a Let's Encrypt certificate).
     tls: bool = False
     ca_file: Path | None = None
     keepalive_s: int = Field(30, ge=5, le=3600)
@@ -284,6 +286,16 @@ class DemoSettings(Section):
     last_seen_timeout_s: int = Field(10800, ge=60)
 
 
+class BrokerSettings(Section):
+    # Mosquitto's files as `pletfri broker` writes them (docs/broker.md); Mosquitto's own
+    # configuration names the same paths (password_file, acl_file, pid_file).
+    password_file: Path = Path("run/broker/passwd")
+    acl_file: Path = Path("run/broker/acl")
+    # Where Mosquitto writes its process id (its pid_file option), for `pletfri broker
+    # reload`; unset: reload the way the broker is run (systemctl reload mosquitto).
+    pid_file: Path | None = None
+
+
 class RunSettings(Section):
     # Where the service runner keeps the servers' configuration, data and logs.
     dir: Path = Path("run")
@@ -304,6 +316,7 @@ class Settings(BaseSettings):
     quality: QualitySettings = QualitySettings()
     stickers: StickersSettings = StickersSettings()
     demo: DemoSettings = DemoSettings()
+    broker: BrokerSettings = BrokerSettings()
     run: RunSettings = RunSettings()
 
     @classmethod
