@@ -15,7 +15,7 @@ from backend import quality_cli
 from backend.alerts import cli as alerts_cli
 from dashboards import cli as dashboards_cli
 from gateway import cli as gateway_cli
-from pletfri import logs
+from pletfri import logs, storage_cli
 from pletfri.command import settings
 from pletfri.services import ServiceError, running_stack
 from pletfri.settings import ConfigError
@@ -102,6 +102,7 @@ for part in (
     alerts_cli,
     dashboards_cli,
     sim_cli,
+    storage_cli,
 ):
     part.register(app)
 

@@ -88,17 +88,21 @@ class Influx:
         except httpx.HTTPError:
             return False
 
-    def write(self, lines: Iterable[str], compress: bool = True) -> None:
-        """Write lines (time in ms). Raises InfluxError; a 4xx means the data is bad."""
+    def write(self, lines: Iterable[str], compress: bool = True, rp: str | None = None) -> None:
+        """Write lines (time in ms), to the retention policy `rp` or the database's default.
+        Raises InfluxError; a 4xx means the data is bad."""
         body = ("\n".join(lines) + "\n").encode()
         headers = {"Content-Type": "text/plain; charset=utf-8"}
         if compress:
             body = gzip.compress(body, compresslevel=1)
             headers["Content-Encoding"] = "gzip"
+        params = {"db": self.settings.database, "precision": "ms"}
+        if rp:
+            params["rp"] = rp
         try:
             r = self.http.post(
                 "/write",
-                params={"db": self.settings.database, "precision": "ms"},
+                params=params,
                 content=body,
                 headers=headers,
             )
@@ -124,6 +128,6 @@ class Influx:
             for series in result.get("series", []):
                 tags = series.get("tags", {})
                 cols = series["columns"]
-                for values in series["values"]:
+                for values in series.get("values", []):
                     rows.append({**tags, **dict(zip(cols, values, strict=True))})
         return rows
