@@ -31,52 +31,86 @@ def raw_lines(t0: int, hours: int) -> list[str]:
                     out.append(
                         line(
                             "occupancy",
-                            {"building": b, "room": room, "room_type": "office",
-                             "device": f"occ-{room}"},
-                            {"period_s": 900, "motion": (h * 7 + q + r) % 5,
-                             "presence_s": (h + q) % 3 * 100, "entries": (h + r) % 4},
+                            {
+                                "building": b,
+                                "room": room,
+                                "room_type": "office",
+                                "device": f"occ-{room}",
+                            },
+                            {
+                                "period_s": 900,
+                                "motion": (h * 7 + q + r) % 5,
+                                "presence_s": (h + q) % 3 * 100,
+                                "entries": (h + r) % 4,
+                            },
                             t,
                         )
-                    )  # fmt: skip
+                    )
                 if h % 3 == 0:
-                    out.append(line("need", {"building": b, "room": room},
-                                    {"score": h / 10 + r, "due": h % 2 == 0}, t0 + h * HOUR))  # fmt: skip
+                    out.append(
+                        line(
+                            "need",
+                            {"building": b, "room": room},
+                            {"score": h / 10 + r, "due": h % 2 == 0},
+                            t0 + h * HOUR,
+                        )
+                    )
                 if h % 5 == r:
                     t = t0 + h * HOUR + 600_000
                     tags = {"building": b, "room": room}
-                    out.append(line("tap", {**tags, "device": f"nfc-{room}"},
-                                    {"card": "0123456789abcdef", "boot": 1, "seq": h}, t))  # fmt: skip
+                    out.append(
+                        line(
+                            "tap",
+                            {**tags, "device": f"nfc-{room}"},
+                            {"card": "0123456789abcdef", "boot": 1, "seq": h},
+                            t,
+                        )
+                    )
                     fields: dict[str, object] = {
-                        "card": "0123456789abcdef", "duration_s": 300 * r + h,
-                        "planned": h % 2 == 0, "complete": h % 4 != 1, "short": h % 3 == 0,
+                        "card": "0123456789abcdef",
+                        "duration_s": 300 * r + h,
+                        "planned": h % 2 == 0,
+                        "complete": h % 4 != 1,
+                        "short": h % 3 == 0,
                         "role": "trainee" if r == 1 else "cleaner",
-                    }  # fmt: skip
+                    }
                     if h % 2:
                         fields["buddy"] = "fedcba9876543210"
                     out.append(line("visit", tags, fields, t))
             out.append(
-                line("device", {"device": f"occ-{b}-r1", "kind": "sensor", "building": b},
-                     {"batt_mv": 3000 - h, "rssi": -60 - h % 4, "queue": h % 3, "online": 1},
-                     t0 + h * HOUR + 60_000)
-            )  # fmt: skip
+                line(
+                    "device",
+                    {"device": f"occ-{b}-r1", "kind": "sensor", "building": b},
+                    {"batt_mv": 3000 - h, "rssi": -60 - h % 4, "queue": h % 3, "online": 1},
+                    t0 + h * HOUR + 60_000,
+                )
+            )
             if h % 7 == 0:
-                out.append(line("alert", {"building": b, "kind": "missed_cleaning",
-                                          "severity": "warning"},
-                                {"text": "not cleaned", "room": f"{b}-r1"}, t0 + h * HOUR))  # fmt: skip
+                out.append(
+                    line(
+                        "alert",
+                        {"building": b, "kind": "missed_cleaning", "severity": "warning"},
+                        {"text": "not cleaned", "room": f"{b}-r1"},
+                        t0 + h * HOUR,
+                    )
+                )
         if h % 24 == 0:
             for b in ("b1", "b2"):
-                out.append(line("savings", {"building": b},
-                                {f: float(h + len(f)) for f in storage.SAVINGS_FIELDS},
-                                t0 + h * HOUR))  # fmt: skip
+                out.append(
+                    line(
+                        "savings",
+                        {"building": b},
+                        {f: float(h + len(f)) for f in storage.SAVINGS_FIELDS},
+                        t0 + h * HOUR,
+                    )
+                )
     return out
 
 
 def direct(influx: Influx, q: str) -> list[tuple]:
     """Rows as sorted tuples of their values, None and zero alike (a rollup writes no nulls)."""
     rows = influx.query(q)
-    return sorted(
-        tuple((k, v) for k, v in sorted(r.items()) if v not in (None, 0)) for r in rows
-    )
+    return sorted(tuple((k, v) for k, v in sorted(r.items()) if v not in (None, 0)) for r in rows)
 
 
 @pytest.fixture
@@ -102,9 +136,10 @@ def test_setup_is_idempotent_and_follows_the_settings(influx: Influx, settings: 
     policies = {r["name"]: r for r in influx.query("SHOW RETENTION POLICIES")}
     assert policies["hourly"]["duration"] == "19200h0m0s"
     [occ] = [
-        r["query"] for r in influx.query("SHOW CONTINUOUS QUERIES")
+        r["query"]
+        for r in influx.query("SHOW CONTINUOUS QUERIES")
         if r["name"] == "occupancy_1h" and f"ON {settings.influx.database} " in r["query"]
-    ]  # fmt: skip
+    ]
     assert "FOR 2d " in occ  # 48 h, as InfluxDB shows it
 
 
@@ -153,10 +188,12 @@ def test_backfill_equals_direct_aggregation(rolled: Influx) -> None:
         f"WHERE {span} GROUP BY time(1d), \"building\" fill(none) tz('{TZ}')",
     )
     assert got == want and len(want) == 6  # 3 local days (50 hours), 2 buildings
-    want = direct(rolled, f'SELECT sum("avoided") FROM "autogen"."savings" WHERE {span} '
-                          'GROUP BY "building"')  # fmt: skip
-    got = direct(rolled, f'SELECT sum("avoided") FROM "daily"."savings" WHERE {span} '
-                         'GROUP BY "building"')  # fmt: skip
+    want = direct(
+        rolled, f'SELECT sum("avoided") FROM "autogen"."savings" WHERE {span} GROUP BY "building"'
+    )
+    got = direct(
+        rolled, f'SELECT sum("avoided") FROM "daily"."savings" WHERE {span} GROUP BY "building"'
+    )
     assert got == want and want
 
 
@@ -198,8 +235,11 @@ def test_continuous_queries_equal_direct_aggregation(influx: Influx, settings: S
             influx, f'SELECT "motion" AS v FROM "hourly"."occupancy" WHERE {span} GROUP BY "room"'
         )
     assert got == want and len(want) == 12
-    want = direct(influx, f'SELECT count("card") AS v FROM "autogen"."tap" WHERE {span} '
-                          'GROUP BY time(1h), "room" fill(none)')  # fmt: skip
+    want = direct(
+        influx,
+        f'SELECT count("card") AS v FROM "autogen"."tap" WHERE {span} '
+        'GROUP BY time(1h), "room" fill(none)',
+    )
     got = direct(influx, f'SELECT "taps" AS v FROM "hourly"."tap" WHERE {span} GROUP BY "room"')
     assert got == want and want
     storage.setup(influx, settings.storage, TZ)  # back to hourly runs
