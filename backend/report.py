@@ -22,7 +22,7 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from backend import plans, quality, training
+from backend import plans, quality, rollups, training
 from backend.quality import BuildingQuality
 from backend.service import Backend, BackendError
 from backend.shifts import local_day
@@ -158,10 +158,12 @@ def monthly(
     # Inspections need no plan: the whole month's.
     report.quality = quality.summary(backend.registry, month_first, last, building)
     rows = {b: BuildingRow(b, names[b]) for b in ([building] if building else sorted(names))}
+    # Visits counted per room and day from the hourly rollups where they hold the day.
+    counted = rollups.room_days(backend, first, last, now_ms, building)
     day = first
     while day <= last:
         d = DayRow(day)
-        for v in backend.verify(day, now_ms, building).values():
+        for v in backend.verify(day, now_ms, building, counted.get(day)).values():
             row = rows[v.building]
             for name in ("planned", "done", "missed", "too_short"):
                 setattr(row, name, getattr(row, name) + getattr(v, name))
@@ -171,7 +173,7 @@ def monthly(
             row.unverifiable += v.unverifiable
         report.days.append(d)
         day += timedelta(days=1)
-    for b, s in backend.savings_by_building(first, last, now_ms, building).items():
+    for b, s in backend.savings_by_building(first, last, now_ms, building, counted).items():
         row = rows[b]
         row.fixed_cleanings = s.fixed_cleanings
         row.avoided = s.avoided

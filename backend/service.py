@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from backend.planner import Need, Plan
 from backend.registry import Registry
 from backend.registry.gateway_files import export_gateway_files
 from backend.savings import Savings, savings_by_building, savings_line, total
-from backend.verification import DayVerification, verify
+from backend.verification import DayVerification, RoomVisits, verify
 from backend.visits import CONTEXT_MS, Visit, pair_and_write
 from pletfri.influx import Influx, InfluxError
 from pletfri.settings import Settings
@@ -182,9 +183,20 @@ class Backend:
         return found
 
     def verify(
-        self, day: date, now_ms: int, building: str | None = None
+        self,
+        day: date,
+        now_ms: int,
+        building: str | None = None,
+        counts: Mapping[str, RoomVisits] | None = None,
     ) -> dict[str, DayVerification]:
+        """`counts`: the day's visits counted per room (backend/rollups.py), not read."""
         self._known(building)
+        if counts is not None:
+            buildings = [building] if building else [b.id for b in self.registry.buildings()]
+            return verify(
+                self.influx, self.plans(day, building), buildings, day, self.tz,
+                self.conf.lookback_days, now_ms, counts=counts,
+            )  # fmt: skip
         if self._verified[0] != now_ms:
             self._verified = (now_ms, {})
         found = self._verified[1].get((day, building))
@@ -207,7 +219,12 @@ class Backend:
         return total(per.values(), first, last, building)
 
     def savings_by_building(
-        self, first: date, last: date, now_ms: int, building: str | None = None
+        self,
+        first: date,
+        last: date,
+        now_ms: int,
+        building: str | None = None,
+        counts: Mapping[date, Mapping[str, RoomVisits]] | None = None,
     ) -> dict[str, Savings]:
         self._known(building)
         by_day = {}
@@ -217,7 +234,7 @@ class Backend:
             day = date.fromordinal(day.toordinal() + 1)
         return savings_by_building(
             self.influx, self.registry.rooms(), self.types, by_day, first, last, self.tz,
-            now_ms, building,
+            now_ms, building, counts,
         )  # fmt: skip
 
     def record_savings(self, first: date, last: date, now_ms: int) -> Savings:

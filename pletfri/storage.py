@@ -76,6 +76,14 @@ class Rollup:
     aggs: tuple[Agg, ...]
     # Measurements that are already daily (the backend's `savings`) skip the hourly step.
     hourly: bool = True
+    # The rollups' measurement, when not the raw one's name: InfluxDB 1.x's DELETE acts on a
+    # measurement in every retention policy, so the rollups of the person-level `tap` and
+    # `visit`, which the retention rule deletes (backend/retention.py), are named apart.
+    into: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.into or self.measurement
 
 
 SAVINGS_FIELDS = (
@@ -97,7 +105,9 @@ ROLLUPS: tuple[Rollup, ...] = (
         ),
     ),
     # The card is counted, not kept.
-    Rollup("tap", ("building", "room"), ("building",), (Agg("taps", "count", "card"),)),
+    Rollup(
+        "tap", ("building", "room"), ("building",), (Agg("taps", "count", "card"),), into="taps"
+    ),
     Rollup(
         "visit",
         ("building", "room"),
@@ -112,6 +122,7 @@ ROLLUPS: tuple[Rollup, ...] = (
             Agg("trainee_visits", "count", "duration_s", "\"role\" = 'trainee'"),
             Agg("trainee_s", "sum", "duration_s", "\"role\" = 'trainee'"),
         ),
+        into="visits",
     ),
     Rollup(
         "need",
@@ -204,12 +215,12 @@ def statements(settings: StorageSettings, database: str, tz: str) -> list[Statem
                     Statement(
                         f"{r.measurement}_1h" + (f"_{i}" if i else ""),
                         "1h",
-                        f'SELECT {fields} INTO "{database}"."{HOURLY}"."{r.measurement}" '
+                        f'SELECT {fields} INTO "{database}"."{HOURLY}"."{r.name}" '
                         f'FROM {raw}."{r.measurement}"{cond} '
                         f"GROUP BY time(1h){_tags(r.hourly_by)}",
                     )
                 )
-            source = f'"{database}"."{HOURLY}"."{r.measurement}"'
+            source = f'"{database}"."{HOURLY}"."{r.name}"'
             fields = ", ".join(f'{a.daily_fn}("{a.name}") AS "{a.name}"' for a in r.aggs)
         else:
             source = f'{raw}."{r.measurement}"'
@@ -218,7 +229,7 @@ def statements(settings: StorageSettings, database: str, tz: str) -> list[Statem
             Statement(
                 f"{r.measurement}_1d",
                 "1d",
-                f'SELECT {fields} INTO "{database}"."{DAILY}"."{r.measurement}" FROM {source} '
+                f'SELECT {fields} INTO "{database}"."{DAILY}"."{r.name}" FROM {source} '
                 f"GROUP BY time(1d){_tags(r.daily_by)} tz({quote(tz)})",
             )
         )

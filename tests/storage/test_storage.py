@@ -172,8 +172,7 @@ def test_backfill_equals_direct_aggregation(rolled: Influx) -> None:
             )
             got = direct(
                 rolled,
-                f'SELECT "{a.name}" AS v FROM "hourly"."{r.measurement}" WHERE {span} '
-                f"GROUP BY {by}",
+                f'SELECT "{a.name}" AS v FROM "hourly"."{r.name}" WHERE {span} GROUP BY {by}',
             )
             assert got == want and want, f"{r.measurement}.{a.name}"
     # Daily per building, local days: the sums of the raw points of each local day.
@@ -199,7 +198,7 @@ def test_backfill_equals_direct_aggregation(rolled: Influx) -> None:
 
 def test_no_person_in_a_rollup(rolled: Influx) -> None:
     for rp in ("hourly", "daily"):
-        for m in ("tap", "visit"):
+        for m in ("taps", "visits"):
             keys = {r["fieldKey"] for r in rolled.query(f'SHOW FIELD KEYS FROM "{rp}"."{m}"')}
             assert keys and not keys & {"card", "buddy", "role"}, (rp, m, keys)
             # (SHOW TAG KEYS answers for the whole database in 1.x, so the points are read.)
@@ -209,9 +208,9 @@ def test_no_person_in_a_rollup(rolled: Influx) -> None:
 
 
 def test_backfill_again_writes_the_same(rolled: Influx, settings: Settings) -> None:
-    before = direct(rolled, 'SELECT * FROM "hourly"."visit"')
+    before = direct(rolled, 'SELECT * FROM "hourly"."visits"')
     storage.backfill(rolled, settings.storage, TZ, T0, T0 + 50 * HOUR)
-    assert direct(rolled, 'SELECT * FROM "hourly"."visit"') == before
+    assert direct(rolled, 'SELECT * FROM "hourly"."visits"') == before
 
 
 @pytest.mark.slow
@@ -240,7 +239,7 @@ def test_continuous_queries_equal_direct_aggregation(influx: Influx, settings: S
         f'SELECT count("card") AS v FROM "autogen"."tap" WHERE {span} '
         'GROUP BY time(1h), "room" fill(none)',
     )
-    got = direct(influx, f'SELECT "taps" AS v FROM "hourly"."tap" WHERE {span} GROUP BY "room"')
+    got = direct(influx, f'SELECT "taps" AS v FROM "hourly"."taps" WHERE {span} GROUP BY "room"')
     assert got == want and want
     storage.setup(influx, settings.storage, TZ)  # back to hourly runs
 
