@@ -368,16 +368,22 @@ def rp_config_lines(settings: StorageSettings) -> list[str]:
     a = int(settings.dashboard_raw_days * DAY_MS)
     b = int(settings.dashboard_hourly_days * DAY_MS)
     forever = 2**62
+    # The GROUP BY step of each: the raw occupancy periods are 15 minutes long.
     rows = [
-        ("building", 0, raw, 0, a),
-        ("building", 1, HOURLY, a, b),
-        ("building", 2, DAILY, b, forever),
-        ("room", 0, raw, 0, a),
-        ("room", 1, HOURLY, a, forever),
+        ("building", 0, raw, "15m", 0, a),
+        ("building", 1, HOURLY, "1h", a, b),
+        ("building", 2, DAILY, "1d", b, forever),
+        ("room", 0, raw, "15m", 0, a),
+        ("room", 1, HOURLY, "1h", a, forever),
     ]
     return [
-        line("rp_config", {"level": lvl, "idx": str(i)}, {"rp": rp, "start": s, "end": e}, 0)
-        for lvl, i, rp, s, e in rows
+        line(
+            "rp_config",
+            {"level": lvl, "idx": str(i)},
+            {"rp": rp, "step": step, "start": s, "end": e},
+            0,
+        )
+        for lvl, i, rp, step, s, e in rows
     ]
 
 
@@ -458,6 +464,15 @@ def backfill(
         mark_coverage(influx, start)
     log.info("backfill %s to %s: %d rollup points", _iso(start), _iso(end), written)
     return written
+
+
+def backfill_all(influx: Influx, settings: StorageSettings, tz: str) -> int:
+    """Roll up every raw point from the oldest one to now (after an upgrade, or a demo that
+    wrote its past days); 0 when there are none."""
+    oldest = oldest_raw(influx, settings)
+    if oldest is None:
+        return 0
+    return backfill(influx, settings, tz, oldest, int(time.time() * 1000))
 
 
 def _midnight(day: date, zone: ZoneInfo) -> int:

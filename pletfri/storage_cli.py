@@ -59,19 +59,16 @@ def backfill_cmd(
     first, last = _day(since, "--since"), _day(until, "--until")
     with Influx(s.influx) as influx:
         try:
-            if first is None:
-                oldest = storage.oldest_raw(influx, s.storage)
-                if oldest is None:
-                    typer.echo("no raw points: nothing to roll up")
-                    return
-                since_ms = oldest
+            if first is None and last is None:
+                n = storage.backfill_all(influx, s.storage, s.backend.timezone)
             else:
-                since_ms = _ms(first, zone)
-            until_ms = _ms(last + timedelta(days=1), zone) if last else int(time.time() * 1000)
-            n = storage.backfill(influx, s.storage, s.backend.timezone, since_ms, until_ms)
+                oldest = storage.oldest_raw(influx, s.storage) if first is None else None
+                since_ms = _ms(first, zone) if first else oldest or 0
+                until_ms = _ms(last + timedelta(days=1), zone) if last else int(time.time() * 1000)
+                n = storage.backfill(influx, s.storage, s.backend.timezone, since_ms, until_ms)
         except (storage.StorageError, InfluxError) as e:
             raise fail(str(e)) from None
-    typer.echo(f"{n} rollup points written")
+    typer.echo(f"{n} rollup points written" if n else "no raw points: nothing to roll up")
 
 
 @app.command("status")
