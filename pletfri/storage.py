@@ -373,8 +373,11 @@ def rp_config_lines(settings: StorageSettings) -> list[str]:
         ("building", 0, raw, "15m", 0, a),
         ("building", 1, HOURLY, "1h", a, b),
         ("building", 2, DAILY, "1d", b, forever),
+        # Per room, a long range is read from the hourly rollups by the day: a year of
+        # hours for every room of a building would be more points than a panel can show.
         ("room", 0, raw, "15m", 0, a),
-        ("room", 1, HOURLY, "1h", a, forever),
+        ("room", 1, HOURLY, "1h", a, b),
+        ("room", 2, HOURLY, "1d", b, forever),
     ]
     return [
         line(
