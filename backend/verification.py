@@ -190,9 +190,11 @@ def verify(
     due_rooms = {r for _, r in due}
     # One visit at a time when they were read (the rooms listed in visit order), a room's
     # count at a time when they came counted.
-    singles = [(v.room, RoomVisits(v.building, 1, v.short, not v.complete, bool(v.buddy)))
-               for v in today] if today else sorted(counts.items())  # fmt: skip
-    for room, c in singles:
+    each = [
+        (v.room, RoomVisits(v.building, 1, int(v.short), int(not v.complete), int(bool(v.buddy))))
+        for v in today
+    ]
+    for room, c in each or sorted(counts.items()):
         book = out[c.building]
         book.done += c.visits
         if room not in due_rooms:

@@ -22,7 +22,8 @@ app = typer.Typer(
 @app.command("setup")
 def setup_cmd(ctx: typer.Context) -> None:
     """Create or update the retention policies, continuous queries and the dashboards'
-    policy table (idempotent: run it on every install and after changing [storage])."""
+    policy table (idempotent: run it on every install and after changing the storage
+    settings)."""
     s = settings(ctx)
     with Influx(s.influx) as influx:
         try:
