@@ -22,7 +22,7 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from backend import plans, quality, rollups, training
+from backend import plans, quality, training
 from backend.quality import BuildingQuality
 from backend.service import Backend, BackendError
 from backend.shifts import local_day
@@ -159,7 +159,7 @@ def monthly(
     report.quality = quality.summary(backend.registry, month_first, last, building)
     rows = {b: BuildingRow(b, names[b]) for b in ([building] if building else sorted(names))}
     # Visits counted per room and day from the hourly rollups where they hold the day.
-    counted = rollups.room_days(backend, first, last, now_ms, building)
+    counted = backend.room_days(first, last, now_ms, building)
     day = first
     while day <= last:
         d = DayRow(day)

@@ -12,20 +12,22 @@ from __future__ import annotations
 
 import time
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
-from backend.service import Backend
 from backend.shifts import day_window, local_day
 from backend.verification import RoomVisits
 from pletfri import storage
-from pletfri.influx import quote
+from pletfri.influx import Influx, quote
+from pletfri.settings import StorageSettings
 
 
-def rolled_up_days(backend: Backend, first: date, last: date, now_ms: int) -> list[date]:
+def rolled_up_days(
+    influx: Influx, conf: StorageSettings, tz: ZoneInfo, first: date, last: date, now_ms: int
+) -> list[date]:
     """The days of first..last whose visits the hourly rollups hold in full."""
-    conf = backend.settings.storage
     if not conf.read_rollups:
         return []
-    since = storage.coverage(backend.influx)
+    since = storage.coverage(influx)
     if since is None:
         return []
     # The CQs run on the real clock, whatever instant a report is made "at".
@@ -33,7 +35,7 @@ def rolled_up_days(backend: Backend, first: date, last: date, now_ms: int) -> li
     out = []
     day = first
     while day <= last:
-        start, end = day_window(day, backend.tz)
+        start, end = day_window(day, tz)
         if start >= since and end <= horizon:
             out.append(day)
         day += timedelta(days=1)
@@ -41,23 +43,29 @@ def rolled_up_days(backend: Backend, first: date, last: date, now_ms: int) -> li
 
 
 def room_days(
-    backend: Backend, first: date, last: date, now_ms: int, building: str | None = None
+    influx: Influx,
+    conf: StorageSettings,
+    tz: ZoneInfo,
+    first: date,
+    last: date,
+    now_ms: int,
+    building: str | None = None,
 ) -> dict[date, dict[str, RoomVisits]]:
     """Each rolled-up day of first..last: its visits counted per room (no entry: read raw)."""
-    days = rolled_up_days(backend, first, last, now_ms)
+    days = rolled_up_days(influx, conf, tz, first, last, now_ms)
     if not days:
         return {}
     out: dict[date, dict[str, RoomVisits]] = {d: {} for d in days}
-    start, end = day_window(days[0], backend.tz)[0], day_window(days[-1], backend.tz)[1]
+    start, end = day_window(days[0], tz)[0], day_window(days[-1], tz)[1]
     where = f" AND building = {quote(building)}" if building else ""
-    rows = backend.influx.query(
+    rows = influx.query(
         'SELECT sum("visits") AS visits, sum("short") AS short, sum("incomplete") AS '
         'incomplete, sum("buddy_visits") AS buddy '
         f'FROM "{storage.HOURLY}"."visits" WHERE time >= {start}ms AND time < {end}ms{where} '
-        f'GROUP BY time(1d), "building", "room" fill(none) tz({quote(backend.conf.timezone)})'
+        f'GROUP BY time(1d), "building", "room" fill(none) tz({quote(tz.key)})'
     )
     for r in rows:
-        day = local_day(r["time"], backend.tz)
+        day = local_day(r["time"], tz)
         if day in out and r.get("visits"):
             out[day][r["room"]] = RoomVisits(
                 r["building"],

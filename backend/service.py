@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from backend import need, planner, plans, privacy, retention, roomtypes, shifts
+from backend import need, planner, plans, privacy, retention, rollups, roomtypes, shifts
 from backend.planner import Need, Plan
 from backend.registry import Registry
 from backend.registry.gateway_files import export_gateway_files
@@ -226,7 +226,11 @@ class Backend:
         building: str | None = None,
         counts: Mapping[date, Mapping[str, RoomVisits]] | None = None,
     ) -> dict[str, Savings]:
+        """`counts`: visits per room and day; by default from the hourly rollups for the days
+        they hold in full (backend/rollups.py), so savings outlive the person-level visits."""
         self._known(building)
+        if counts is None:
+            counts = self.room_days(first, last, now_ms, building)
         by_day = {}
         day = first
         while day <= last:
@@ -236,6 +240,14 @@ class Backend:
             self.influx, self.registry.rooms(), self.types, by_day, first, last, self.tz,
             now_ms, building, counts,
         )  # fmt: skip
+
+    def room_days(
+        self, first: date, last: date, now_ms: int, building: str | None = None
+    ) -> dict[date, dict[str, RoomVisits]]:
+        """Visits counted per room for the days of first..last the rollups hold in full."""
+        return rollups.room_days(
+            self.influx, self.settings.storage, self.tz, first, last, now_ms, building
+        )
 
     def record_savings(self, first: date, last: date, now_ms: int) -> Savings:
         """Savings of first..last, also written as one `savings` point per building and day

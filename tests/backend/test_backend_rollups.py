@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 from behelpers import BUDDY, CLEANER, DAY, TRAINEE, at, occupancy, taps
 
-from backend import report, rollups
+from backend import report
 from backend.service import Backend
 from pletfri import storage
 from pletfri.settings import ReportSettings
@@ -60,15 +60,16 @@ def month(backend: Backend) -> Backend:
 
 
 def test_report_from_rollups_equals_report_from_raw(month: Backend) -> None:
-    assert rollups.room_days(month, DAY, DAYS[-1], NOW) == {}  # not rolled up yet: raw
+    assert month.room_days(DAY, DAYS[-1], NOW) == {}  # not rolled up yet: raw
     raw = report.monthly(month, "2026-11", NOW, FACTORS)
     raw_school = report.monthly(month, "2026-11", NOW, FACTORS, "s")
+    raw_savings = month.savings(DAY, DAYS[-1], NOW)
     assert raw.total().done > 0 and raw.total().missed > 0 and raw.total().too_short > 0
     assert raw.total().no_leave_tap > 0
     # Up to the real now: the rollups are complete from where the CQs began.
     since, until = at("00:00", date(2026, 11, 1)), int(time.time() * 1000)
     storage.backfill(month.influx, month.settings.storage, "Europe/Copenhagen", since, until)
-    assert rollups.rolled_up_days(month, DAY, DAYS[-1], NOW) == DAYS
+    assert list(month.room_days(DAY, DAYS[-1], NOW)) == DAYS
     from_rollups = report.monthly(month, "2026-11", NOW, FACTORS)
     assert figures(from_rollups) == figures(raw)
     # One building, too.
@@ -80,6 +81,8 @@ def test_report_from_rollups_equals_report_from_raw(month: Backend) -> None:
     after = report.monthly(month, "2026-11", NOW, FACTORS)
     assert figures(after, training=False) == figures(raw, training=False)
     assert after.training == []
+    # `pletfri savings` and the API's /savings, too.
+    assert month.savings(DAY, DAYS[-1], NOW) == raw_savings
 
 
 def test_rollups_off_reads_raw(month: Backend) -> None:
@@ -87,4 +90,4 @@ def test_rollups_off_reads_raw(month: Backend) -> None:
         month.influx, month.settings.storage, "Europe/Copenhagen", at("00:00", DAY), NOW
     )
     month.settings.storage.read_rollups = False
-    assert rollups.room_days(month, DAY, DAYS[-1], NOW) == {}
+    assert month.room_days(DAY, DAYS[-1], NOW) == {}

@@ -252,6 +252,10 @@ def test_commands(settings: Settings) -> None:
     assert "continuous queries" in r.output
     r = runner.invoke(cli, ["storage", "backfill", "--since", "2026-13-01"], env=cli_env)
     assert r.exit_code == 2 and "YYYY-MM-DD" in r.output
+    r = runner.invoke(
+        cli, ["storage", "backfill", "--since", "2026-11-10", "--until", "2026-11-01"], env=cli_env
+    )
+    assert r.exit_code == 2 and "before it begins" in r.output
     r = runner.invoke(cli, ["storage", "backfill"], env=cli_env)
     assert r.exit_code == 0 and "nothing to roll up" in r.output
     r = runner.invoke(cli, ["storage", "status"], env=cli_env)
