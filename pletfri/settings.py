@@ -287,7 +287,7 @@ class StorageSettings(Section):
     read_rollups: bool = True
     # Dashboards read raw points for time ranges up to this, hourly rollups up to
     # `dashboard_hourly_days`, daily rollups beyond (the `$rp` variable).
-    dashboard_raw_days: float = Field(3.0, gt=0)
+    dashboard_raw_days: float = Field(8.0, gt=0)
     dashboard_hourly_days: float = Field(93.0, gt=0)
 
 
