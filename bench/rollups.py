@@ -3,10 +3,10 @@ the rollups (pletfri/storage.py).
 
 Method: start real Mosquitto and InfluxDB 1.6.7 (pletfri.services) in a temporary folder,
 deleted at the end; load the sample registry (155 buildings, ~6,200 rooms) and keep every
-`--every`-th building (default 10: 16 buildings of every kind, about a tenth of the rooms;
+`--every`-th building (default 20: 8 buildings of every kind, ~6 % of the rooms;
 a full year of 15-minute points for all 6,200 rooms is ~2.2 x 10^8 points, more than this
 shared 2-core machine writes in a few minutes). Query times grow with the points read, so
-the municipality's raw figures are roughly 10 x these, and so are the rollups' (from a
+the municipality's raw figures are roughly 16 x these, and so are the rollups' (from a
 base that is smaller by the ratios shown). `pletfri storage setup` first, as an install does (raw
 points kept for ever here). Then, in bulk (line protocol straight to /write, 50,000 lines a
 request, not through the gateway): a year of 15-minute `occupancy` points for every room
@@ -25,7 +25,7 @@ Timed, `--repeat` times each, median and fastest:
 - the building dashboard's "Usage per room" for one building over the year: raw per 6 h
   against the hourly rollups by day (`$rp_room` = hourly, `$step_room` = 1d).
 
-    .venv/bin/python bench/rollups.py                    # 16 buildings, a year
+    .venv/bin/python bench/rollups.py                    # 8 buildings, a year
     .venv/bin/python bench/rollups.py --every 50 --days 60 --repeat 2   # a quick look
 """
 
@@ -128,7 +128,7 @@ def show(name: str, times: list[float]) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--every", type=int, default=10, help="keep every n-th building")
+    ap.add_argument("--every", type=int, default=20, help="keep every n-th building")
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)

@@ -111,11 +111,16 @@ class Influx:
         if r.status_code != 204:
             raise InfluxError(f"InfluxDB write failed ({r.status_code}): {r.text.strip()}")
 
-    def query(self, q: str, epoch: str = "ms") -> list[dict[str, Any]]:
-        """Run InfluxQL; return the rows of every series, each with its tags merged in."""
+    def query(
+        self, q: str, epoch: str = "ms", timeout_s: float | None = None
+    ) -> list[dict[str, Any]]:
+        """Run InfluxQL; return the rows of every series, each with its tags merged in.
+        `timeout_s`: for a statement known to be long (a backfill), instead of the setting."""
         try:
             r = self.http.post(
-                "/query", data={"db": self.settings.database, "q": q, "epoch": epoch}
+                "/query",
+                data={"db": self.settings.database, "q": q, "epoch": epoch},
+                timeout=timeout_s or self.settings.timeout_s,
             )
         except httpx.HTTPError as e:
             raise InfluxError(f"InfluxDB at {self.settings.url} unreachable: {e}") from e
