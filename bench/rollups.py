@@ -205,10 +205,15 @@ def main() -> None:
                 f'WHERE "building" =~ /^{building}$/ AND {span} '
                 'GROUP BY time(1d), "room" fill(0)',
             }
-            totals = {}
+            totals: dict[str, float] = {}
+
+            def panel(name: str, q: str) -> None:
+                # Grafana waits up to its datasource timeout (30 s by default) for an answer.
+                rows = be.influx.query(q, timeout_s=600)
+                totals[name] = sum(r.get("sum") or 0 for r in rows)
+
             for name, q in panels.items():
-                totals[name] = sum(r.get("sum") or 0 for r in be.influx.query(q))
-                results[name] = show(name, timed(lambda q=q: be.influx.query(q), args.repeat))
+                results[name] = show(name, timed(lambda n=name, q=q: panel(n, q), args.repeat))
             print(f"  year total of PIR triggers: raw {totals['year panel raw']:,}, "
                   f"daily rollup {totals['year panel rollups']:,}")  # fmt: skip
             print("ratios (raw / rollups, medians of this run):")
