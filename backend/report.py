@@ -173,7 +173,7 @@ def monthly(
             row.unverifiable += v.unverifiable
         report.days.append(d)
         day += timedelta(days=1)
-    for b, s in backend.savings_by_building(first, last, now_ms, building, counted).items():
+    for b, s in backend.savings_by_building(first, last, now_ms, building).items():
         row = rows[b]
         row.fixed_cleanings = s.fixed_cleanings
         row.avoided = s.avoided
