@@ -45,7 +45,7 @@ DAY_MS = 24 * HOUR_MS
 # hourly points out), so one statement never holds months in memory while the per-request
 # cost stays small (day-sized chunks made a year's backfill twice as slow); a statement may
 # take this long on a busy server.
-CHUNK_MS = 7 * DAY_MS
+CHUNK_DAYS = 7
 BACKFILL_TIMEOUT_S = 600.0
 
 
@@ -461,9 +461,11 @@ def backfill(
         lo, hi = (start, end) if s.step == "1h" else (day_start, day_end)
         t = lo
         while t < hi:
-            # Chunks end on local midnights, so a day is never split between statements.
-            later = datetime.fromtimestamp((t + CHUNK_MS) / 1000, zone).date()
-            nxt = max(min(hi, _midnight(later, zone)), t + HOUR_MS)
+            # Chunks end on local midnights, counted in local days (a day is 23 or 25 hours
+            # at a clock change), so a day is never split between two statements: the daily
+            # point of a split day would hold only its second part.
+            day = datetime.fromtimestamp(t / 1000, zone).date() + timedelta(days=CHUNK_DAYS)
+            nxt = min(hi, _midnight(day, zone))
             for row in influx.query(s.over(t, nxt), timeout_s=BACKFILL_TIMEOUT_S):
                 written += int(row.get("written") or 0)
             t = nxt

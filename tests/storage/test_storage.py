@@ -265,3 +265,24 @@ def test_commands(settings: Settings) -> None:
 def test_storage_settings_reject_bad_values() -> None:
     with pytest.raises(ValueError, match="raw_policy"):
         StorageSettings(raw_policy="a b")
+
+
+def test_backfill_keeps_the_days_of_a_clock_change_whole(
+    influx: Influx, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """2026-10-25 has 25 local hours; day-sized chunks must still roll it up whole."""
+    monkeypatch.setattr(storage, "CHUNK_DAYS", 1)
+    t0 = 1_761_256_800_000  # 2026-10-24 00:00 Copenhagen (CEST)
+    influx.write(raw_lines(t0, 72))
+    storage.backfill(influx, settings.storage, TZ, t0, t0 + 72 * HOUR)
+    span = f"time >= {t0}ms AND time < {t0 + 72 * HOUR}ms"
+    want = direct(
+        influx,
+        'SELECT sum("motion") AS v FROM "autogen"."occupancy" '
+        f"WHERE {span} GROUP BY time(1d), \"building\" fill(none) tz('{TZ}')",
+    )
+    got = direct(
+        influx,
+        f'SELECT "motion" AS v FROM "daily"."occupancy" WHERE {span} GROUP BY "building"',
+    )
+    assert got == want and len(want) == 6
