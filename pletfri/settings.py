@@ -290,6 +290,16 @@ class StorageSettings(Section):
     dashboard_raw_days: float = Field(8.0, gt=0)
     dashboard_hourly_days: float = Field(93.0, gt=0)
 
+    @model_validator(mode="after")
+    def _ranges_in_order(self) -> StorageSettings:
+        if self.dashboard_hourly_days <= self.dashboard_raw_days:
+            raise ValueError(
+                f"dashboard_hourly_days ({self.dashboard_hourly_days:g}) must exceed "
+                f"dashboard_raw_days ({self.dashboard_raw_days:g}): the hourly rollups serve "
+                "the ranges between them"
+            )
+        return self
+
 
 class RunSettings(Section):
     # Where the service runner keeps the servers' configuration, data and logs.

@@ -265,6 +265,8 @@ def test_commands(settings: Settings) -> None:
 def test_storage_settings_reject_bad_values() -> None:
     with pytest.raises(ValueError, match="raw_policy"):
         StorageSettings(raw_policy="a b")
+    with pytest.raises(ValueError, match="must exceed"):
+        StorageSettings(dashboard_raw_days=10, dashboard_hourly_days=5)
 
 
 def test_backfill_keeps_the_days_of_a_clock_change_whole(
