@@ -19,13 +19,15 @@ the last `storage.late_hours`, so points that arrive late (a device replaying it
 queue, visits paired after the leaving tap) are counted. Points later than that, and points
 written before the CQs existed, are rolled up by `pletfri storage backfill`, which runs the
 CQs' own statements over a time range. A `rollup_state` point in `daily` records since when
-the rollups are complete, so the backend reads rollups only where they are.
+the rollups are complete (those of the visits, which the backend reads, at least), so the
+backend reads rollups only where they are.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -176,6 +178,7 @@ class Statement:
     name: str
     step: str  # "1h" or "1d"
     select: str
+    measurement: str = ""
 
     def cq(self, database: str, late_hours: int, every: str = "1h") -> str:
         # RESAMPLE FOR must be at least the GROUP BY interval; the daily step also redoes the
@@ -222,6 +225,7 @@ def statements(settings: StorageSettings, database: str, tz: str) -> list[Statem
                         f'SELECT {fields} INTO "{database}"."{HOURLY}"."{r.name}" '
                         f'FROM {raw}."{r.measurement}"{cond} '
                         f"GROUP BY time(1h){_tags(r.hourly_by)}",
+                        r.measurement,
                     )
                 )
             source = f'"{database}"."{HOURLY}"."{r.name}"'
@@ -235,6 +239,7 @@ def statements(settings: StorageSettings, database: str, tz: str) -> list[Statem
                 "1d",
                 f'SELECT {fields} INTO "{database}"."{DAILY}"."{r.name}" FROM {source} '
                 f"GROUP BY time(1d){_tags(r.daily_by)} tz({quote(tz)})",
+                r.measurement,
             )
         )
     return hourly + daily
@@ -436,11 +441,13 @@ def backfill(
     tz: str,
     since_ms: int,
     until_ms: int,
+    skip: Collection[str] = (),
 ) -> int:
     """Roll up the raw points of [since_ms, until_ms) as the CQs would have; return the
     number of rollup points written. Whole hours (and whole local days for the daily step)
     around the range are rolled up, so a partial hour or day is never left behind.
-    Running it again over the same range writes the same points."""
+    Running it again over the same range writes the same points. `skip`: raw measurements
+    left to the CQs (their rollups are then not complete before the CQs began)."""
     if until_ms <= since_ms:
         raise StorageError(f"backfill range ends ({_iso(until_ms)}) before it begins")
     state = coverage(influx)
@@ -458,6 +465,8 @@ def backfill(
     day_end = _midnight(last_day + timedelta(days=1), zone)
     written = 0
     for s in statements(settings, influx.settings.database, tz):
+        if s.measurement in skip:
+            continue
         lo, hi = (start, end) if s.step == "1h" else (day_start, day_end)
         t = lo
         while t < hi:
@@ -469,19 +478,22 @@ def backfill(
             for row in influx.query(s.over(t, nxt), timeout_s=BACKFILL_TIMEOUT_S):
                 written += int(row.get("written") or 0)
             t = nxt
-    if since_ms < state <= until_ms + settings.late_hours * HOUR_MS:
+    # The mark serves the backend, which reads the visits' rollups.
+    if "visit" not in skip and since_ms < state <= until_ms + settings.late_hours * HOUR_MS:
         mark_coverage(influx, start)
     log.info("backfill %s to %s: %d rollup points", _iso(start), _iso(end), written)
     return written
 
 
-def backfill_all(influx: Influx, settings: StorageSettings, tz: str) -> int:
+def backfill_all(
+    influx: Influx, settings: StorageSettings, tz: str, skip: Collection[str] = ()
+) -> int:
     """Roll up every raw point from the oldest one to now (after an upgrade, or a demo that
     wrote its past days); 0 when there are none."""
     oldest = oldest_raw(influx, settings)
     if oldest is None:
         return 0
-    return backfill(influx, settings, tz, oldest, int(time.time() * 1000))
+    return backfill(influx, settings, tz, oldest, int(time.time() * 1000), skip)
 
 
 def _midnight(day: date, zone: ZoneInfo) -> int:

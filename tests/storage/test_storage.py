@@ -288,3 +288,10 @@ def test_backfill_keeps_the_days_of_a_clock_change_whole(
         f'SELECT "motion" AS v FROM "daily"."occupancy" WHERE {span} GROUP BY "building"',
     )
     assert got == want and len(want) == 6
+
+
+def test_backfill_can_leave_a_measurement_to_the_cqs(influx: Influx, settings: Settings) -> None:
+    influx.write(raw_lines(T0, 5))
+    storage.backfill(influx, settings.storage, TZ, T0, T0 + 5 * HOUR, skip=("occupancy",))
+    assert influx.query('SELECT count("taps") FROM "hourly"."taps"')
+    assert not influx.query('SELECT count("motion") FROM "hourly"."occupancy"')
