@@ -224,7 +224,7 @@ def statements(settings: StorageSettings, database: str, tz: str) -> list[Statem
                         "1h",
                         f'SELECT {fields} INTO "{database}"."{HOURLY}"."{r.name}" '
                         f'FROM {raw}."{r.measurement}"{cond} '
-                        f"GROUP BY time(1h){_tags(r.hourly_by)}",
+                        f"GROUP BY time(1h){_tags(r.hourly_by)} fill(none)",
                         r.measurement,
                     )
                 )
@@ -238,7 +238,7 @@ def statements(settings: StorageSettings, database: str, tz: str) -> list[Statem
                 f"{r.measurement}_1d",
                 "1d",
                 f'SELECT {fields} INTO "{database}"."{DAILY}"."{r.name}" FROM {source} '
-                f"GROUP BY time(1d){_tags(r.daily_by)} tz({quote(tz)})",
+                f"GROUP BY time(1d){_tags(r.daily_by)} fill(none) tz({quote(tz)})",
                 r.measurement,
             )
         )
