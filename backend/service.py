@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from backend import need, planner, plans, privacy, retention, rollups, roomtypes, shifts
-from backend.planner import Need, Plan
+from backend.cleaning import need, planner, plans, rollups, roomtypes, shifts
+from backend.cleaning.planner import Need, Plan
+from backend.cleaning.savings import Savings, savings_by_building, savings_line, total
+from backend.cleaning.verification import DayVerification, RoomVisits, verify
+from backend.cleaning.visits import CONTEXT_MS, Visit, pair_and_write
+from backend.people import privacy, retention
 from backend.registry import Registry
 from backend.registry.gateway_files import export_gateway_files
-from backend.savings import Savings, savings_by_building, savings_line, total
-from backend.verification import DayVerification, RoomVisits, verify
-from backend.visits import CONTEXT_MS, Visit, pair_and_write
 from pletfri.influx import Influx, InfluxError
 from pletfri.settings import Settings
 
@@ -189,7 +190,7 @@ class Backend:
         building: str | None = None,
         counts: Mapping[str, RoomVisits] | None = None,
     ) -> dict[str, DayVerification]:
-        """`counts`: the day's visits counted per room (backend/rollups.py), not read."""
+        """`counts`: the day's visits counted per room (backend/cleaning/rollups.py), not read."""
         self._known(building)
         if counts is not None:
             buildings = [building] if building else [b.id for b in self.registry.buildings()]
@@ -227,7 +228,8 @@ class Backend:
         counts: Mapping[date, Mapping[str, RoomVisits]] | None = None,
     ) -> dict[str, Savings]:
         """`counts`: visits per room and day; by default from the hourly rollups for the days
-        they hold in full (backend/rollups.py), so savings outlive the person-level visits."""
+        they hold in full (backend/cleaning/rollups.py), so savings outlive the person-level
+        visits."""
         self._known(building)
         if counts is None:
             counts = self.room_days(first, last, now_ms, building)

@@ -42,9 +42,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from backend import report
 from backend.registry import RegistryData
 from backend.registry.sample import generate
+from backend.reports import monthly as report
 from backend.service import Backend
 from pletfri import storage
 from pletfri.influx import Influx
