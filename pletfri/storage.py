@@ -84,7 +84,7 @@ class Rollup:
     hourly: bool = True
     # The rollups' measurement, when not the raw one's name: InfluxDB 1.x's DELETE acts on a
     # measurement in every retention policy, so the rollups of the person-level `tap` and
-    # `visit`, which the retention rule deletes (backend/retention.py), are named apart.
+    # `visit`, which the retention rule deletes (backend/people/retention.py), are named apart.
     into: str = ""
 
     @property

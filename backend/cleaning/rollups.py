@@ -5,7 +5,7 @@ that the hourly rollups cover in full (`storage.coverage` on, and older than the
 continuous queries' late window, `storage.late_hours`), `room_days` answers from the
 rollups in one query; the others are left to the raw points, read one visit at a time as
 before. So a report of a month whose person-level visits were deleted by the retention rule
-(backend/retention.py) or by the raw retention policy still has its figures.
+(backend/people/retention.py) or by the raw retention policy still has its figures.
 """
 
 from __future__ import annotations
