@@ -171,7 +171,7 @@ def main() -> None:
             t = time.perf_counter()
             rolled = storage.backfill_all(be.influx, settings.storage, tz)
             took = time.perf_counter() - t
-            print(f"backfill of the year: {rolled:,} rollup points in {took:.0f} s "
+            print(f"backfill of the {args.days} days: {rolled:,} rollup points in {took:.0f} s "
                   f"({n / took:,.0f} raw points/s)")  # fmt: skip
             now = ms(END + timedelta(days=1), 8)
             factors = ReportSettings()
