@@ -160,10 +160,12 @@ def monthly(
     # Inspections need no plan: the whole month's.
     report.quality = inspections.summary(backend.registry, month_first, last, building)
     rows = {b: BuildingRow(b, names[b]) for b in ([building] if building else sorted(names))}
+    # Visits counted per room and day from the hourly rollups where they hold the day.
+    counted = backend.room_days(first, last, now_ms, building)
     day = first
     while day <= last:
         d = DayRow(day)
-        for v in backend.verify(day, now_ms, building).values():
+        for v in backend.verify(day, now_ms, building, counted.get(day)).values():
             row = rows[v.building]
             for name in ("planned", "done", "missed", "too_short"):
                 setattr(row, name, getattr(row, name) + getattr(v, name))
