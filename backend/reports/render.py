@@ -161,7 +161,8 @@ def bars(labels: list[str], series: list[tuple[str, list[float]]], width: int = 
     bar = group * 0.8 / max(len(series), 1)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="Helvetica" font-size="10">',
+        f'viewBox="0 0 {width} {height}" font-family="Helvetica" font-size="10" '
+        'fill="#222222">',
         f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" '
         'stroke="#888"/>',
         f'<text x="{left - 4}" y="{top + 4}" text-anchor="end">{top_value:,.0f}</text>',
@@ -214,7 +215,7 @@ def lines(
 ) -> str:  # fmt: skip
     """A line chart of percentages as SVG: one line per series (name, values, target), its
     target a dashed line in the same colour; a missing value breaks its line."""
-    height, left, right, bottom, top = 200, 40, 20, 30, 28
+    height, left, right, bottom, top = 200, 40, 20, 30, 38
     known = [v for _, values, _ in series for v in values if v is not None]
     known += [tg for _, _, tg in series if tg is not None]
     # From the tens below the lowest figure: a 90-100 % range shows its changes.
@@ -230,7 +231,8 @@ def lines(
 
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="Helvetica" font-size="10">',
+        f'viewBox="0 0 {width} {height}" font-family="Helvetica" font-size="10" '
+        'fill="#222222">',
     ]
     for v in range(low, 101, 10 if 100 - low > 30 else 5):
         out.append(f'<line x1="{left}" y1="{y(v):.1f}" x2="{width - right}" y2="{y(v):.1f}" '
@@ -275,7 +277,8 @@ def hbars(rows: list[tuple[str, float]], target: float | None, width: int = 640)
 
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="Helvetica" font-size="10">',
+        f'viewBox="0 0 {width} {height}" font-family="Helvetica" font-size="10" '
+        'fill="#222222">',
     ]
     for i, (label, v) in enumerate(rows):
         y0 = top + i * row_h
@@ -608,8 +611,13 @@ def _figures(doc: _Pdf, c: dict[str, Any], tt: Callable[[str], str]) -> None:
                 "flat": [(x - a, y - a), (x - a, y + a), (x + a, y)],
             }[f["arrow"]]
             doc.polygon(points, style="F")
+            doc.set_fill_color(255)  # the tables after fill their headings with it
         doc.ln(h)
     doc.ln(1)
+
+
+def _svg_height(svg: str) -> float:
+    return float(svg.split('height="', 1)[1].split('"', 1)[0])
 
 
 def _rgb(colour: str) -> tuple[int, int, int]:
@@ -638,9 +646,13 @@ def pdf(r: MonthlyReport, language: str, tz: ZoneInfo) -> bytes:
     doc.image(io.BytesIO(c["summary_charts"]["trend"].encode()), w=150)
     if c["trend_one"]:
         doc.para(tt("trend_one"), size=8)
-    doc.add_page()
+    # The compliance chart on the first page when it fits there, else on the next.
+    chart = c["summary_charts"]["compliance"]
+    height_mm = 170 * _svg_height(chart) / 640 + 12
+    if doc.get_y() + height_mm > doc.page_break_trigger:
+        doc.add_page()
     doc.heading(tt("compliance_title"))
-    doc.image(io.BytesIO(c["summary_charts"]["compliance"].encode()), w=170)
+    doc.image(io.BytesIO(chart.encode()), w=170)
 
     doc.add_page()
     doc.para(tt("annex"), 8, "B", 14)
