@@ -422,15 +422,18 @@ tr.total td { font-weight: bold; border-top: 2px solid #888 }
 # The monthly report carries both languages, one shown at a time: a radio button per
 # language and a CSS sibling rule switch them without a script or a server round trip.
 SWITCH = """<style>
-#lang-da:checked ~ .en, #lang-en:checked ~ .da { display: none }
-.switch { float: right; font-size: 0.9em }
-input[name=lang] { margin-left: 1em }
+#lang-da:checked ~ .en, #lang-en:checked ~ .da, input[name=lang] { display: none }
+nav.switch { float: right }
+nav.switch label { cursor: pointer; padding: 0.2em 0.6em; border: 1px solid #888;
+  border-radius: 0.3em; color: #4a7ab8 }
+#lang-da:checked ~ nav label[for=lang-da], #lang-en:checked ~ nav label[for=lang-en] {
+  background: #4a7ab8; color: #fff }
 table.figures td.value { font-weight: bold }
 table.figures td.below { color: #c62828 }
 table.figures td.arrow { font-size: 1.2em; text-align: center }
-td.why { text-align: left }
+td.why, th.why { text-align: left }
 h2.annex { break-before: page; border-top: 2px solid #888; padding-top: 0.5em }
-@media print { input[name=lang], label.switch { display: none } }
+@media print { nav.switch { display: none } }
 </style>
 """
 
@@ -441,10 +444,10 @@ HTML = (
 """
     + SWITCH
     + STYLE
-    + """<input type="radio" name="lang" id="lang-da"{% if lang == 'da' %} checked{% endif %}>\
-<label class="switch" for="lang-da">Dansk</label>
-<input type="radio" name="lang" id="lang-en"{% if lang == 'en' %} checked{% endif %}>\
-<label class="switch" for="lang-en">English</label>
+    + """<input type="radio" name="lang" id="lang-da"{% if lang == 'da' %} checked{% endif %}>
+<input type="radio" name="lang" id="lang-en"{% if lang == 'en' %} checked{% endif %}>
+<nav class="switch"><label for="lang-da" lang="da">Dansk</label>
+<label for="lang-en" lang="en">English</label></nav>
 {% for body in bodies %}{{ body|safe }}{% endfor %}
 </body></html>
 """

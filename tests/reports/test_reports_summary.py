@@ -100,6 +100,8 @@ def test_the_html_carries_both_languages(months: Backend) -> None:
     assert "Buildings that need attention" in page and "Bygninger der kræver" in page
     assert page.index("The month at a glance") < page.index("Annex: per building")
     assert "<script" not in page and page.count("<svg") == 2 * 4
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "report-2026-11.html").write_text(page)
 
 
 def _pages(pdf: bytes, stem: Path) -> list[Path]:
