@@ -68,17 +68,16 @@ TEXT: dict[str, dict[str, str]] = {
                 "da": "Sidste måned har ingen planer: vist som –."},
     "attention": {"en": "Buildings that need attention", "da": "Bygninger der kræver opmærksomhed"},
     "why": {"en": "why", "da": "hvorfor"},
-    "why_missed": {"en": "{missed:.0f} of {planned:.0f} planned cleanings missed "
+    "why_missed": {"en": "planned cleanings missed: {missed:.0f} of {planned:.0f} "
                          "({pct:.0f} % done)",
-                   "da": "{missed:.0f} af {planned:.0f} planlagte rengøringer mangler "
+                   "da": "planlagte rengøringer mangler: {missed:.0f} af {planned:.0f} "
                          "({pct:.0f} % udført)"},
-    "why_failed": {"en": "{failed:.0f} of {of:.0f} inspections failed",
-                   "da": "{failed:.0f} af {of:.0f} kontroller ikke godkendt"},
-    "why_approval": {"en": "{pct:.0f} % of inspected rooms approved",
-                     "da": "{pct:.0f} % af de kontrollerede lokaler godkendt"},
-    "why_due": {"en": "{due:.0f} due rooms not cleaned",
-                "da": "{due:.0f} lokaler med behov ikke gjort rent"},
-    "why_short": {"en": "{short:.0f} visits too short", "da": "{short:.0f} besøg for korte"},
+    "why_failed": {"en": "inspections failed: {failed:.0f} of {of:.0f}",
+                   "da": "kontroller ikke godkendt: {failed:.0f} af {of:.0f}"},
+    "why_approval": {"en": "rooms approved: {pct:.0f} %", "da": "lokaler godkendt: {pct:.0f} %"},
+    "why_due": {"en": "due rooms not cleaned: {due:.0f}",
+                "da": "lokaler med behov, ikke gjort rent: {due:.0f}"},
+    "why_short": {"en": "visits too short: {short:.0f}", "da": "besøg for korte: {short:.0f}"},
     "no_attention": {"en": "No building is behind the targets this month.",
                      "da": "Ingen bygning er bagud i forhold til målene i måneden."},
     "trend_title": {"en": "Verified cleanings and INSTA 800 approval per month, %",
@@ -215,7 +214,7 @@ def lines(
 ) -> str:  # fmt: skip
     """A line chart of percentages as SVG: one line per series (name, values, target), its
     target a dashed line in the same colour; a missing value breaks its line."""
-    height, left, right, bottom, top = 200, 40, 20, 30, 38
+    height, left, right, bottom, top = 180, 40, 20, 30, 38
     known = [v for _, values, _ in series for v in values if v is not None]
     known += [tg for _, _, tg in series if tg is not None]
     # From the tens below the lowest figure: a 90-100 % range shows its changes.
@@ -267,13 +266,16 @@ def lines(
 
 
 def hbars(rows: list[tuple[str, float]], target: float | None, width: int = 640) -> str:
-    """Horizontal bars of percentages as SVG, in the given order; under the target red."""
-    row_h, left, right, top = 16, 210, 40, 8
+    """Horizontal bars of percentages as SVG, in the given order; under the target red. The
+    axis starts at the tens below the lowest bar (and target), labelled, so that 92 and 97 %
+    look different; the values stand in a column at the right."""
+    row_h, left, right, top = 16, 210, 44, 8
     height = top + row_h * len(rows) + 20
     plot_w = width - left - right
+    low = max(0, int(min([v for _, v in rows] + [target or 100, 100]) - 5) // 10 * 10)
 
     def x(v: float) -> float:
-        return left + plot_w * v / 100
+        return left + plot_w * (max(v, low) - low) / (100 - low)
 
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -287,10 +289,10 @@ def hbars(rows: list[tuple[str, float]], target: float | None, width: int = 640)
                    f"{escape(label[:38])}</text>")  # fmt: skip
         out.append(f'<rect x="{left}" y="{y0 + 2}" width="{x(v) - left:.1f}" '
                    f'height="{row_h - 4}" fill="{colour}"/>')  # fmt: skip
-        out.append(f'<text x="{x(v) + 3:.1f}" y="{y0 + 11}">{v:.1f}</text>')
+        out.append(f'<text x="{width - 4}" y="{y0 + 11}" text-anchor="end">{v:.1f}</text>')
     bottom = top + row_h * len(rows)
     out.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" stroke="#888888"/>')
-    for v in (0, 50, 100):
+    for v in (low, (low + 100) // 2, 100):
         out.append(f'<text x="{x(v):.1f}" y="{bottom + 14}" text-anchor="middle">{v}</text>')
     if target is not None:
         out.append(f'<line x1="{x(target):.1f}" y1="{top}" x2="{x(target):.1f}" y2="{bottom}" '
@@ -646,7 +648,7 @@ def pdf(r: MonthlyReport, language: str, tz: ZoneInfo) -> bytes:
     else:
         doc.para(tt("no_attention"))
     doc.heading(tt("trend_title"))
-    doc.image(io.BytesIO(c["summary_charts"]["trend"].encode()), w=150)
+    doc.image(io.BytesIO(c["summary_charts"]["trend"].encode()), w=140)
     if c["trend_one"]:
         doc.para(tt("trend_one"), size=8)
     # The compliance chart on the first page when it fits there, else on the next.

@@ -16,7 +16,7 @@ from backend.reports.monthly import BuildingRow, MonthlyReport
 FLAT = 0.05
 ATTENTION = 5
 # The compliance chart shows at most this many buildings, the worst first.
-COMPLIANCE_BARS = 15
+COMPLIANCE_BARS = 10
 # The attention ranking's weight of one failed inspection, in percentage points.
 FAILED_INSPECTION = 10.0
 
