@@ -13,7 +13,7 @@ import typer
 from backend import cli as backend_cli
 from dashboards import cli as dashboards_cli
 from gateway import cli as gateway_cli
-from pletfri import logs
+from pletfri import logs, storage_cli
 from pletfri.command import fail, settings
 from pletfri.services import ServiceError, running_stack
 from pletfri.settings import ConfigError
@@ -123,6 +123,7 @@ for part in (
     backend_cli,
     dashboards_cli,
     sim_cli,
+    storage_cli,
 ):
     part.register(app)
 

@@ -276,8 +276,10 @@ bind-address = "127.0.0.1:{self.rpc_port}"
   log-enabled = false
   max-body-size = 0
 
+# The rollups' continuous queries (pletfri/storage.py, `pletfri storage setup`).
 [continuous_queries]
-  enabled = false
+  enabled = true
+  log-enabled = false
 """
         )
 
