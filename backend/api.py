@@ -32,6 +32,7 @@ from backend.service import Backend, BackendError
 from backend.shifts import day_window, local_day
 from backend.verification import DayVerification
 from backend.visits import read_visits
+from backend.web import api as web_pages
 from pletfri.influx import InfluxError
 from pletfri.settings import Settings
 
@@ -347,4 +348,5 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
         dependencies=[leaders],
     )
     app.include_router(quality_router(backend.registry, settings, anyone, leaders, clock))
+    web_pages.install(app, backend, settings, clock)
     return app

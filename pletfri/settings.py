@@ -256,6 +256,25 @@ class QualitySettings(Section):
         return self
 
 
+class WebSettings(Section):
+    """The web pages for cleaners and service leaders (backend/web, docs/web.md)."""
+
+    # A session ends after this long without a request, and this long after login at most.
+    session_idle_min: int = Field(60, ge=1, le=24 * 60)
+    session_max_h: float = Field(12.0, gt=0, le=24 * 30)
+    # The session cookie's Secure flag: "auto" sets it when the request came over TLS
+    # (behind a proxy: run uvicorn with --proxy-headers); "always" or "never" force it.
+    secure_cookies: Literal["auto", "always", "never"] = "auto"
+    # Token buckets: login attempts per client address and per user name, sticker taps per
+    # user, each refilled over a minute.
+    login_per_minute: int = Field(5, ge=1)
+    sticker_per_minute: int = Field(30, ge=1)
+    # The pages' language until a person picks one (a cookie remembers the choice).
+    language: Literal["da", "en"] = "da"
+    # How often the cleaner's page asks for new ticks.
+    poll_s: int = Field(15, ge=2, le=600)
+
+
 class DemoSettings(Section):
     # Messages per second the simulated fleet offers the broker (paced: a flood collapses it).
     rate: float = Field(8000.0, gt=0)
@@ -286,6 +305,7 @@ class Settings(BaseSettings):
     alerts: AlertsSettings = AlertsSettings()
     report: ReportSettings = ReportSettings()
     quality: QualitySettings = QualitySettings()
+    web: WebSettings = WebSettings()
     demo: DemoSettings = DemoSettings()
     run: RunSettings = RunSettings()
 
