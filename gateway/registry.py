@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 DEVICE_COLUMNS = ("device", "kind", "building", "room", "room_type")
 CARD_COLUMNS = ("card", "role")
-KINDS = ("station", "sensor")
+KINDS = ("station", "sensor", "sticker")
 ROLES = ("cleaner", "trainee", "buddy", "service_leader")
 EXPORT_HINT = "export it with `pletfri registry export-devices` or set gateway.{key}"
 

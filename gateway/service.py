@@ -52,8 +52,9 @@ Reply = Callable[[str, dict[str, Any]], None]
 MAX_UNKNOWN_REPORTED = 10_000
 # Messages committed together at most (one spool transaction, one fsync).
 MAX_GROUP = 2000
-# Kinds allowed to send each channel (status and heartbeats: any).
-CHANNEL_KIND = {contract.TAP: "station", contract.OCCUPANCY: "sensor"}
+# Kinds allowed to send each channel (status and heartbeats: any). A sticker's taps come
+# from the backend, which checked the sticker's SUN message (docs/stickers.md).
+CHANNEL_KIND = {contract.TAP: ("station", "sticker"), contract.OCCUPANCY: ("sensor",)}
 
 
 def wall_ms() -> int:
@@ -368,8 +369,8 @@ class Gateway:
                     group,
                 )
             return
-        kind = CHANNEL_KIND.get(msg.channel)
-        if kind is not None and dev.kind != kind:
+        kinds = CHANNEL_KIND.get(msg.channel)
+        if kinds is not None and dev.kind not in kinds:
             raise Rejected(
                 "wrong_kind", f"{msg.device} is a {dev.kind} in the registry; {msg.channel} is not"
             )

@@ -51,8 +51,9 @@ config_app = typer.Typer(help="Inspect the settings.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
 
-# Settings whose values `config show` never prints (smtp_password, quality.seed_salt, ...).
-SECRET_WORDS = ("password", "token", "salt")
+# Settings whose values `config show` never prints (smtp_password, quality.seed_salt,
+# stickers.master_key, ...).
+SECRET_WORDS = ("password", "token", "salt", "master_key")
 
 
 @config_app.command("show")

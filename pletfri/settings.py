@@ -275,6 +275,19 @@ class WebSettings(Section):
     poll_s: int = Field(15, ge=2, le=600)
 
 
+class StickersSettings(Section):
+    # NFC stickers (NTAG 424 DNA, SUN messages; docs/stickers.md).
+    # The installation master key, 32 hex characters: every sticker key is derived from it.
+    # Keep it secret (`pletfri config show` hides it); `pletfri sticker new-master-key`.
+    master_key: str | None = None
+    # Where the stickers' URLs point: the pages' public address, without the path.
+    base_url: str = "https://pletfri.example"
+    # How long a sticker tap waits for the gateway's `ack` before answering without it.
+    ack_timeout_s: float = Field(2.0, gt=0, le=30)
+    # The MQTT client id of the backend's sticker publisher.
+    client_id: str = "pletfri-backend-stickers"
+
+
 class DemoSettings(Section):
     # Messages per second the simulated fleet offers the broker (paced: a flood collapses it).
     rate: float = Field(8000.0, gt=0)
@@ -306,6 +319,7 @@ class Settings(BaseSettings):
     report: ReportSettings = ReportSettings()
     quality: QualitySettings = QualitySettings()
     web: WebSettings = WebSettings()
+    stickers: StickersSettings = StickersSettings()
     demo: DemoSettings = DemoSettings()
     run: RunSettings = RunSettings()
 

@@ -8,6 +8,7 @@ for service leaders, who receive alerts.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Literal
 
@@ -16,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pletfri_fw import contract
 
 BuildingKind = Literal["school", "daycare", "townhall", "other"]
-DeviceKind = Literal["station", "sensor"]
+DeviceKind = Literal["station", "sensor", "sticker"]
 Role = Literal["cleaner", "trainee", "buddy", "service_leader"]
 Language = Literal["da", "en"]
 
@@ -24,7 +25,13 @@ ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 CARD_PATTERN = rf"^[0-9a-f]{{{contract.CARD_HEX_LEN}}}$"
 HOURS_PATTERN = r"^\d\d:\d\d-\d\d:\d\d$"
 # The device id prefix each kind must carry (CONTRACT.md).
-DEVICE_PREFIX = {"station": contract.KIND_STATION + "-", "sensor": contract.KIND_SENSOR + "-"}
+DEVICE_PREFIX = {
+    "station": contract.KIND_STATION + "-",
+    "sensor": contract.KIND_SENSOR + "-",
+    # An NFC sticker: "tag-" and its 7-byte UID in lowercase hex (docs/stickers.md).
+    "sticker": contract.KIND_TAG + "-",
+}
+STICKER_ID_PATTERN = rf"^{contract.KIND_TAG}-[0-9a-f]{{14}}$"
 
 
 class Record(BaseModel):
@@ -63,6 +70,11 @@ class Device(Record):
         prefix = DEVICE_PREFIX[self.kind]
         if not self.id.startswith(prefix):
             raise ValueError(f"a {self.kind} id starts with {prefix!r}, got {self.id!r}")
+        if self.kind == "sticker" and not re.match(STICKER_ID_PATTERN, self.id):
+            raise ValueError(
+                f"a sticker id is 'tag-' and the tag's 7-byte UID as 14 lowercase hex "
+                f"characters, e.g. tag-04de5f1eacc040; got {self.id!r}"
+            )
         return self
 
 

@@ -127,6 +127,35 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (inspection, room)
     );
     """,
+    # 7: NFC stickers (backend/stickers/): a third device kind, each sticker's last accepted
+    # SDM read counter, and taps waiting for the broker. The counters are not references to
+    # devices: replacing the registry must not forget them, or old URLs would work again.
+    """
+    CREATE TABLE devices_new (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('station', 'sensor', 'sticker')),
+        room TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+        installed TEXT
+    );
+    INSERT INTO devices_new (id, kind, room, installed)
+        SELECT id, kind, room, installed FROM devices;
+    DROP TABLE devices;
+    ALTER TABLE devices_new RENAME TO devices;
+    CREATE INDEX devices_room ON devices(room);
+    CREATE TABLE sticker_counters (
+        device TEXT PRIMARY KEY,
+        generation INTEGER NOT NULL,
+        counter INTEGER NOT NULL,
+        seen_ms INTEGER NOT NULL
+    );
+    CREATE TABLE sticker_spool (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        device TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+    );
+    """,
 ]
 
 

@@ -40,6 +40,9 @@ HEARTBEAT_FIELDS = ("batt_mv", "rssi", "fw", "uptime_s", "queue", "mem_free", "r
 # Device kinds are the prefix of the device id.
 KIND_STATION = "nfc"
 KIND_SENSOR = "occ"
+# A passive NFC sticker read by a cleaner's phone; the backend taps for it (additive,
+# docs/stickers.md): the id is "tag-" and the tag's 7-byte UID in hex.
+KIND_TAG = "tag"
 
 ACK_OK = "ok"
 ACK_UNKNOWN_CARD = "unknown_card"
