@@ -10,6 +10,7 @@ was wrong in the reader's language, never a stack trace.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations at run time.
+import contextlib
 import functools
 import hmac
 import secrets
@@ -30,6 +31,7 @@ from backend.alerts.points import flush
 from backend.alerts.store import AlertNotFound, AlertStore
 from backend.service import Backend, BackendError
 from backend.shifts import local_day
+from backend.stickers import MESSAGES, PARAM_PICC, PATH, MasterKeyError, StickerTaps, device_id, sun
 from backend.web import accounts, views
 from backend.web.accounts import Session
 from backend.web.throttle import Throttle
@@ -586,11 +588,72 @@ def _clock_text(p: Pages, ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, p.backend.tz).strftime("%H:%M")
 
 
+# How each sticker result answers: the HTTP status and the colour of the answer, like the
+# station's light (green clean, blue skip, amber stored offline, red refused).
+STICKER_ANSWERS: dict[str, tuple[int, str]] = {
+    "ok": (200, "clean"),
+    "stored_offline": (202, "offline"),
+    "unknown_tag": (404, "refused"),
+    "forged": (403, "refused"),
+    "replayed": (409, "refused"),
+    "malformed": (400, "refused"),
+    "unknown_card": (422, "refused"),
+}
+
+
+def sticker_router(p: Pages, taps: StickerTaps | None) -> APIRouter:
+    """The sticker's URL (backend/stickers: PATH, e.g. /t?picc=..&cmac=..), for a logged-in
+    cleaner; a cleaner not logged in logs in first and comes back to the same URL."""
+    web = APIRouter(include_in_schema=False)
+
+    @web.get(PATH)
+    @guarded
+    def sticker(request: Request) -> Response:
+        s = p.login(request)
+        if s.user.kind != "cleaner":
+            raise PageError(403, "sticker_not_cleaner")
+        wait = p.sticker_throttle.take(f"user:{s.user.name}")
+        if wait:
+            raise PageError(429, "error_too_many", seconds=int(wait),
+                            headers={"Retry-After": str(int(wait))})  # fmt: skip
+        if taps is None:
+            raise PageError(503, "sticker_off")
+        params = dict(request.query_params)
+        # Which sticker the URL names (decrypting, not yet authenticating): a sticker of a
+        # building the cleaner does not work in is refused before anything is recorded.
+        try:
+            picc = sun.decrypt_picc(taps.meta_key, params.get(PARAM_PICC))
+            place = p.backend.registry.query(
+                "SELECT r.building FROM devices d JOIN rooms r ON r.id = d.room WHERE d.id = ?",
+                (device_id(picc.uid.hex()),),
+            )
+        except sun.SunError:
+            place = []  # tap() says what is wrong with the URL
+        if place and place[0]["building"] not in s.user.buildings:
+            raise PageError(403, "sticker_other_building", link="/web/today")
+        outcome = taps.tap(params, s.user.person.id, p.now())
+        status, colour = STICKER_ANSWERS.get(outcome.result, (400, "refused"))
+        if outcome.result == "ok" and outcome.need == "skip":
+            colour = "skip"
+        lang = p.language(request)
+        text = MESSAGES.get(outcome.message, MESSAGES["sticker.malformed"])[lang]
+        return p.render(request, "sticker.html", status=status, outcome=outcome, text=text,
+                        colour=colour)  # fmt: skip
+
+    return web
+
+
 def install(app: FastAPI, backend: Backend, settings: Settings, clock: Callable[[], int]) -> None:
     """Mount the pages on the backend's app, with their error pages and security headers."""
     web = router(backend, settings, clock)
     pages: Pages = web.state  # type: ignore[attr-defined]
     app.include_router(web)
+    taps: StickerTaps | None = None
+    # No stickers in this installation (stickers.master_key unset): their URL says so.
+    with contextlib.suppress(MasterKeyError):
+        taps = StickerTaps(settings, backend.registry)
+        app.router.add_event_handler("shutdown", taps.close)
+    app.include_router(sticker_router(pages, taps))
 
     @app.exception_handler(PageError)
     def _page_error(request: Request, e: PageError) -> Response:

@@ -65,21 +65,6 @@ WORDS: dict[str, tuple[str, str]] = {
     "updated": ("Opdateret {time}", "Updated {time}"),
     # The sticker's answer
     "sticker_title": ("Tjek ind", "Check-in"),
-    "sticker_clean": ("Registreret: gør rent", "Recorded: clean"),
-    "sticker_skip": (
-        "Registreret: kan springes over (ikke brugt siden sidst)",
-        "Recorded: skip (unused since last cleaning)",
-    ),
-    "sticker_offline": ("Gemt, sendes senere", "Stored, will send later"),
-    "sticker_unknown": ("Ukendt mærkat", "Unknown sticker"),
-    "sticker_forged": (
-        "Mærkatet kunne ikke godkendes (kopieret eller ændret)",
-        "The sticker could not be verified (copied or altered)",
-    ),
-    "sticker_replayed": (
-        "Dette tryk er allerede brugt. Tryk mærkatet igen.",
-        "This tap was already used. Tap the sticker again.",
-    ),
     "sticker_other_building": (
         "Mærkatet sidder i en bygning, du ikke arbejder i.",
         "The sticker is in a building you do not work in.",
@@ -88,6 +73,12 @@ WORDS: dict[str, tuple[str, str]] = {
         "Kun rengøringsassistenter kan tjekke ind.",
         "Only cleaners can check in.",
     ),
+    "sticker_off": (
+        "Mærkater er ikke sat op her (stickers.master_key mangler).",
+        "Stickers are not set up here (stickers.master_key is missing).",
+    ),
+    "sticker_recorded": ("Registreret", "Recorded"),
+    "sticker_refused": ("Ikke registreret", "Not recorded"),
     "back_to_plan": ("Tilbage til dagens plan", "Back to today's plan"),
     # The leader's pages
     "nav_alerts": ("Alarmer", "Alerts"),
