@@ -80,7 +80,9 @@ def test_sessions_expire_idle_and_absolute(backend: Backend) -> None:
     assert accounts.session(backend.registry, sid, 1080, idle_ms=100, max_ms=1000) is None
 
 
-def test_a_person_gone_from_the_registry_cannot_log_in(client: TestClient, backend: Backend) -> None:
+def test_a_person_gone_from_the_registry_cannot_log_in(
+    client: TestClient, backend: Backend
+) -> None:
     log_in(client, "cleaner")
     backend.registry.remove("people", "p1")
     assert client.get("/web/today", follow_redirects=False).status_code == 303

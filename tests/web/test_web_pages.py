@@ -26,7 +26,7 @@ def test_the_cleaners_plan_in_route_order_ticked_by_taps(
     assert len(due) >= 2
     shown = re.findall(r'<li data-room="([^"]+)"', page.text)
     assert shown[: len(due)] == due  # route order
-    assert "Tilbage: %d lokaler" % len(due) in page.text
+    assert f"Tilbage: {len(due)} lokaler" in page.text
     # Another building's taps and rooms never show; this building's taps tick rooms off.
     tap(influx, "x-hall", OTHER_CARD, at("15:10"), building="x")
     tap(influx, due[0], CARD, at("15:20"))
@@ -65,8 +65,8 @@ def alerts(settings: Settings, backend: Backend) -> list[int]:
     store = AlertStore(settings.backend.database_file)
     try:
         with store.transaction():
-            return [missed(store, b, r) for b, r in
-                    (("s", "s-class1"), ("s", "s-wc"), ("s", "s-office"), ("x", "x-hall"))]  # fmt: skip
+            where = (("s", "s-class1"), ("s", "s-wc"), ("s", "s-office"), ("x", "x-hall"))
+            return [missed(store, b, r) for b, r in where]
     finally:
         store.close()
 
@@ -90,7 +90,9 @@ def test_alerts_grouped_and_acknowledged_as_a_group(
     try:
         acked = [store.get(i) for i in alerts]
         # The same effect as the API's acknowledge: by the leader, note kept, event closed.
-        assert [(a.acked_by, a.ack_note, a.state) for a in acked[:3]] == [("p9", "ok", "resolved")] * 3
+        assert [(a.acked_by, a.ack_note, a.state) for a in acked[:3]] == [
+            ("p9", "ok", "resolved")
+        ] * 3
         assert acked[3].state == "open"
         # ... and, as the API does, their InfluxDB points written at once.
         assert not {a.id for a in store.dirty()} & set(alerts[:3])
@@ -130,8 +132,8 @@ def test_an_inspection_drawn_recorded_and_finished(client: TestClient, backend: 
     early = client.post(f"{url}/finish", data={"csrf": token})
     assert early.status_code == 422
     for room in rooms:
-        r = client.post(f"{url}/rooms/{room}",
-                        data={"csrf": token, "level": "4", "dust": "1", "note": "fint"})  # fmt: skip
+        form = {"csrf": token, "level": "4", "dust": "1", "note": "fint"}
+        r = client.post(f"{url}/rooms/{room}", data=form)
         assert r.status_code == 200
     assert client.post(f"{url}/finish", data={"csrf": token}).status_code == 200
     from backend import quality
