@@ -520,7 +520,9 @@ def router(backend: Backend, settings: Settings, clock: Callable[[], int]) -> AP
         s = p.leader(request)
         found = _inspection(s, number)
         rooms = {r.id: r for r in backend.registry.rooms(found.building)}
-        return p.render(request, "inspection.html", i=found, rooms=rooms, levels=range(6))
+        b = backend.registry.building(found.building)
+        return p.render(request, "inspection.html", i=found, rooms=rooms, levels=range(6),
+                        building_name=b.name if b else found.building)  # fmt: skip
 
     @web.post("/inspections/{number}/rooms/{room}")
     @guarded

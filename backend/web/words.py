@@ -51,7 +51,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "minutes": ("Min.", "Min."),
     "why": ("Hvorfor", "Why"),
     "reason_usage": ("brugt", "used"),
-    "reason_hygiene_floor": ("hygiejne", "hygiene"),
+    "reason_hygiene_floor": ("hygiejneinterval", "hygiene floor"),
     "reason_none": ("-", "-"),
     "state": ("Status", "State"),
     "ticked": ("gjort", "done"),
