@@ -176,14 +176,18 @@ class Pages:
     # --- who is asking --------------------------------------------------------------------
 
     def session(self, request: Request) -> Session | None:
-        if "session" not in request.state._state:
+        """The request's live session, looked up once per request."""
+        try:
+            return request.state.web_session
+        except AttributeError:
             sid = request.cookies.get(SESSION_COOKIE)
-            request.state.session = (
+            found = (
                 accounts.session(self.backend.registry, sid, _wall_ms(), self.idle_ms, self.max_ms)
                 if sid
                 else None
             )
-        return request.state.session
+            request.state.web_session = found
+            return found
 
     def language(self, request: Request) -> str:
         chosen = request.cookies.get(LANGUAGE_COOKIE)
