@@ -38,6 +38,7 @@ from sim.link import Pool
 from sim.platform import Books, Platform
 from sim.processes import GatewayProcess
 from sim.summary import Summary, collect
+from sim.webdemo import demo_logins
 from sim.world import Municipality
 
 log = logging.getLogger(__name__)
@@ -225,6 +226,8 @@ def simulate(
                     run.quality = _inspections(platform.backend, s, cal, opts.seed, end)
                 with run.timed("backend: monthly report"):
                     run.contract_report = _contract_report(platform.backend, s, cal, end)
+                # The logins `pletfri web demo` prints (sim/webdemo.py).
+                demo_logins(platform.backend.registry, end)
                 platform.wait_alerts(run.timed)
             run.phases["alerts (beside the fleet)"] = platform.alert_seconds
         finally:
