@@ -281,11 +281,10 @@ def _see(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
 
 
-def router(backend: Backend, settings: Settings, clock: Callable[[], int]) -> APIRouter:
-    """The /web pages over one Backend; `clock` gives "now" for the plans and alerts."""
-    p = Pages(backend, settings, clock)
+def router(p: Pages) -> APIRouter:
+    """The /web pages over one Backend."""
+    backend, settings = p.backend, p.settings
     web = APIRouter(prefix="/web", include_in_schema=False)
-    web.state = p  # type: ignore[attr-defined]
 
     # --- login ----------------------------------------------------------------------------
 
@@ -302,7 +301,7 @@ def router(backend: Backend, settings: Settings, clock: Callable[[], int]) -> AP
         token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
         response = p.render(
             request, "login.html", status=status, back=back, login_csrf=token, failed=failed,
-            sticker=not back.startswith("/web/") or back.startswith("/web/s"),
+            sticker=back.split("?")[0] == PATH,
         )  # fmt: skip
         response.set_cookie(
             LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=p.secure(request),
@@ -651,9 +650,8 @@ def sticker_router(p: Pages, taps: StickerTaps | None) -> APIRouter:
 
 def install(app: FastAPI, backend: Backend, settings: Settings, clock: Callable[[], int]) -> None:
     """Mount the pages on the backend's app, with their error pages and security headers."""
-    web = router(backend, settings, clock)
-    pages: Pages = web.state  # type: ignore[attr-defined]
-    app.include_router(web)
+    pages = Pages(backend, settings, clock)
+    app.include_router(router(pages))
     taps: StickerTaps | None = None
     # No stickers in this installation (stickers.master_key unset): their URL says so.
     with contextlib.suppress(MasterKeyError):
