@@ -172,3 +172,32 @@ def test_bad_input_gets_a_page_never_a_500(client: TestClient, method: str, path
         "content-type": "application/x-www-form-urlencoded"})  # fmt: skip
     assert 400 <= r.status_code < 500, (path, r.status_code, r.text[:300])
     assert r.headers["content-type"].startswith("text/html") and "<script>" not in r.text
+
+
+def test_a_sticker_of_another_building_is_refused_before_anything_is_recorded(
+    backend: Backend, settings: Settings
+) -> None:
+    from backend.api import create_app
+    from backend.registry import Device, RegistryData
+    from backend.stickers import PARAM_CMAC, PARAM_PICC, keys, sun
+
+    master, uid = "000102030405060708090a0b0c0d0e0f", bytes.fromhex("04a1b2c3d4e5f6")
+    backend.registry.merge(RegistryData(devices=[
+        Device(id=f"tag-{uid.hex()}", kind="sticker", room="x-hall")]))  # fmt: skip
+    picc, cmac = sun.emulate(keys.meta_read_key(bytes.fromhex(master)),
+                             keys.file_read_key(bytes.fromhex(master), uid), uid, 5)  # fmt: skip
+    url = f"/t?{PARAM_PICC}={picc}&{PARAM_CMAC}={cmac}"
+    with TestClient(create_app(settings)) as off:
+        log_in(off, "cleaner")
+        r = off.get(url)
+        assert r.status_code == 503 and "stickers.master_key" in r.text
+    settings.stickers.master_key = master
+    settings.stickers.client_id = f"stickers-{settings.influx.database}"
+    with TestClient(create_app(settings)) as c:
+        log_in(c, "leader")
+        assert c.get(url).status_code == 403
+        c.cookies.clear()
+        log_in(c, "cleaner")  # of building s; the sticker is in x
+        r = c.get(url)
+        assert r.status_code == 403 and "bygning, du ikke arbejder i" in r.text
+    assert backend.registry.query("SELECT * FROM sticker_counters") == []
