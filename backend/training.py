@@ -16,6 +16,7 @@ from typing import Any
 
 from backend.service import Backend, BackendError
 from backend.shifts import day_window, local_day
+from pletfri.influx import quote
 from pletfri.settings import ReportSettings
 
 
@@ -55,9 +56,12 @@ def progress(
     owner = {c.card: c.person for c in backend.registry.cards() if c.person}
     area = {r.id: r.area_m2 for r in backend.registry.rooms()}
     start, end = day_window(first, backend.tz)[0], day_window(last, backend.tz)[1]
+    # The building's tag keeps InfluxDB to its rooms' series: `role` is a field, and
+    # without it every room's visits are read.
+    where = f" AND building = {quote(building)}" if building is not None else ""
     rows: list[dict[str, Any]] = backend.influx.query(
         "SELECT card, duration_s, buddy, complete, short FROM visit "
-        f"WHERE time >= {start}ms AND time < {end}ms AND role = 'trainee' GROUP BY room"
+        f"WHERE time >= {start}ms AND time < {end}ms AND role = 'trainee'{where} GROUP BY room"
     )
     out = {
         p.id: Progress(p.id, p.building or "", names.get(p.building or "", "")) for p in trainees

@@ -32,6 +32,7 @@ from backend.alerts.store import AlertNotFound, AlertStore
 from backend.service import Backend, BackendError
 from backend.shifts import local_day
 from backend.stickers import MESSAGES, PARAM_PICC, PATH, MasterKeyError, StickerTaps, device_id, sun
+from backend.verification import verify
 from backend.web import accounts, views
 from backend.web.accounts import Session
 from backend.web.throttle import Throttle
@@ -44,6 +45,8 @@ SESSION_COOKIE = "pletfri_session"
 LANGUAGE_COOKIE = "pletfri_lang"
 LOGIN_COOKIE = "pletfri_login"
 MAX_FORM_BYTES = 64 * 1024
+# Alert groups on one page of the inbox: a week nobody acknowledged stays under 100 KB.
+GROUPS_PER_PAGE = 20
 STATIC = {"web.css": "text/css", "web.js": "text/javascript"}
 SECURITY_HEADERS = {
     # No inline script or style, no framing, no third party: the pages need none of it.
@@ -401,7 +404,7 @@ def router(p: Pages) -> APIRouter:
 
     @web.get("/alerts")
     @guarded
-    def alerts(request: Request, acked: str | None = None) -> Response:
+    def alerts(request: Request, acked: str | None = None, page: str | None = None) -> Response:
         s = p.leader(request)
         store = alert_store()
         try:
@@ -410,9 +413,12 @@ def router(p: Pages) -> APIRouter:
             store.close()
         names = {b.id: b.name for b in backend.registry.buildings()}
         groups = views.group_alerts(found, names, p.language(request), backend.tz)
+        pages = max(1, -(-len(groups) // GROUPS_PER_PAGE))
+        number = min(int(page), pages) if page and page.isdigit() and int(page) > 0 else 1
+        shown = groups[(number - 1) * GROUPS_PER_PAGE : number * GROUPS_PER_PAGE]
         return p.render(
-            request, "alerts.html", groups=groups, total=len(found),
-            acked=int(acked) if acked and acked.isdigit() else None,
+            request, "alerts.html", groups=shown, total=len(found), lines=len(groups),
+            page=number, pages=pages, acked=int(acked) if acked and acked.isdigit() else None,
         )  # fmt: skip
 
     @web.post("/alerts/ack")
@@ -452,9 +458,13 @@ def router(p: Pages) -> APIRouter:
         s = p.leader(request)
         day = parse_day(day_text, p.today() - timedelta(days=1))
         names = {b.id: b.name for b in backend.registry.buildings()}
-        rows = []
-        for b in s.user.buildings:
-            rows += list(backend.verify(day, p.now(), b).values())
+        # One pass over the day's visits for all the leader's buildings; "unneeded" visits
+        # (which need each room's last fortnight) are not on this page.
+        scope = list(s.user.buildings)
+        plans = [x for x in backend.plans(day) if x.building in s.user.buildings]
+        found = verify(backend.influx, plans, scope, day, backend.tz,
+                       settings.backend.lookback_days, p.now(), unneeded=False)  # fmt: skip
+        rows = [found[b] for b in scope]
         total = {k: sum(getattr(r, k) for r in rows) for k in
                  ("planned", "done", "missed", "pending", "too_short", "unverifiable")}  # fmt: skip
         return p.render(request, "verification.html", day=day, rows=rows, names=names,
@@ -570,11 +580,13 @@ def router(p: Pages) -> APIRouter:
         s = p.leader(request)
         last = p.today()
         first = last - timedelta(days=settings.backend.retention_days)
-        # One query for every track, kept to the leader's buildings.
+        # Only buildings with trainees (the training tracks), each its own query.
+        tracks = {t.building for t in backend.registry.people("trainee")}
         found = [
             t
-            for t in training.progress(backend, first, last, settings.report)
-            if t.building in s.user.buildings
+            for b in s.user.buildings
+            if b in tracks
+            for t in training.progress(backend, first, last, settings.report, b)
         ]
         buddies = {x.id: x.buddy for x in backend.registry.people("trainee")}
         return p.render(request, "trainees.html", trainees=found, buddies=buddies, first=first,

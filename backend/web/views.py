@@ -153,7 +153,7 @@ def group_alerts(
     alerts: list[Alert], names: dict[str, str], language: str, tz: ZoneInfo
 ) -> list[AlertGroup]:
     """One group per building, rule and day opened: a day's missed cleanings of a building
-    read as one line with its rooms under it. Most severe first, then building and day."""
+    read as one line with its rooms under it. Newest day first, then the most severe."""
     groups: dict[tuple[str, str, date], list[Alert]] = defaultdict(list)
     for a in alerts:
         groups[(a.building, a.rule, local_day(a.opened_ms, tz))].append(a)
@@ -168,7 +168,9 @@ def group_alerts(
         out.append(
             AlertGroup(building, names.get(building, building), rule, day, title, severity, lines)
         )
-    return sorted(out, key=lambda g: (SEVERITY_ORDER.get(g.severity, 9), g.building, g.day))
+    return sorted(
+        out, key=lambda g: (-g.day.toordinal(), SEVERITY_ORDER.get(g.severity, 9), g.building)
+    )
 
 
 def lines_per_day(alerts: list[Alert], tz: ZoneInfo) -> dict[date, tuple[int, int]]:

@@ -232,7 +232,7 @@ def test_a_leader_acknowledges_a_group_and_records_an_inspection(
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Gå til indholdet"
     for _ in range(30):
-        if page.evaluate("document.activeElement.textContent") == "Kvittér alle 4":
+        if page.evaluate("document.activeElement.textContent") == "Kvittér de valgte (op til 4)":
             break
         page.keyboard.press("Tab")
     else:
