@@ -55,7 +55,7 @@ TEXT: dict[str, dict[str, str]] = {
     "missed": {"en": "missed", "da": "mangler"},
     "too_short": {"en": "too short", "da": "for korte"},
     "no_leave": {"en": "no leaving tap", "da": "uden afmelding"},
-    "unverifiable": {"en": "no station", "da": "uden station"},
+    "unverifiable": {"en": "no station/sticker", "da": "uden station/mærkat"},
     "fixed": {"en": "fixed schedule", "da": "fast plan"},
     "avoided": {"en": "avoided", "da": "sparet"},
     "hours_saved": {"en": "hours saved", "da": "timer sparet"},

@@ -25,6 +25,7 @@ from backend.planner import Need, Plan
 from backend.registry import Registry
 from backend.registry.gateway_files import export_gateway_files
 from backend.savings import Savings, savings_by_building, savings_line, total
+from backend.stickers.binding import CHECK_IN_KINDS, check_in_rooms
 from backend.verification import DayVerification, verify
 from backend.visits import CONTEXT_MS, Visit, pair_and_write
 from pletfri.influx import Influx, InfluxError
@@ -137,7 +138,8 @@ class Backend:
         """Plans for a shift from the data up to its start (or now, if earlier); stored."""
         window = self.shift(shift).window(day, self.tz)
         found = self.needs(min(now_ms, window[0]), building, until_ms=window[1])
-        stations = {d.room for d in self.registry.placed_devices("station")}
+        # A sticker proves a cleaning as a station does (docs/stickers.md).
+        stations = check_in_rooms(self.registry)
         made = planner.plans_from_needs(
             self.registry.rooms(building), self.types, found, day, shift, window, now_ms, stations
         )
@@ -177,7 +179,10 @@ class Backend:
         lines = planner.need_lines(found, now_ms)
         if lines:
             self.influx.write(lines)
-        items = need.messages(self.registry.placed_devices("station"), found)
+        # Stickers too: the gateway answers a sticker's tap with its room's need.
+        items = need.messages(
+            [d for d in self.registry.placed_devices() if d.kind in CHECK_IN_KINDS], found
+        )
         need.publish(self.settings.mqtt, items)
         return found
 

@@ -13,6 +13,7 @@ import typer
 from backend import cli as backend_cli
 from backend import quality_cli
 from backend.alerts import cli as alerts_cli
+from backend.stickers import cli as stickers_cli
 from backend.web import cli as web_cli
 from dashboards import cli as dashboards_cli
 from gateway import cli as gateway_cli
@@ -103,6 +104,7 @@ for part in (
     quality_cli,
     alerts_cli,
     web_cli,
+    stickers_cli,
     dashboards_cli,
     sim_cli,
 ):

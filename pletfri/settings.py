@@ -284,7 +284,7 @@ class StickersSettings(Section):
     base_url: str = "https://pletfri.example"
     # How long a sticker tap waits for the gateway's `ack` before answering without it.
     ack_timeout_s: float = Field(2.0, gt=0, le=30)
-    # The MQTT client id of the backend's sticker publisher.
+    # The MQTT client id of the backend's sticker publisher, before "-<process id>".
     client_id: str = "pletfri-backend-stickers"
 
 

@@ -35,6 +35,7 @@ class BehaviourConfig:
 @dataclass(frozen=True, slots=True)
 class Tap:
     ms: int
+    # The station's device id, or the sticker's (tag-...) for a tap with a phone.
     station: str
     uid: bytes
     cleaner: str
@@ -104,7 +105,8 @@ def work_shift(
         t = clocks[k] + (timedelta(minutes=15) if i >= len(teams) else timedelta(0))
         cards = [lead] + ([buddy] if buddy else [])
         for p in rnd:
-            if p.room.station is None:
+            point = p.room.check_in
+            if point is None:
                 continue
             t += timedelta(minutes=rng.uniform(*config.walk_minutes))
             u = rng.random()
@@ -118,17 +120,13 @@ def work_shift(
             double = rng.random() < config.double_tap_p
             for j, c in enumerate(cards):
                 arrive = t + timedelta(seconds=4 * j)
-                taps.append(Tap(_ms(arrive), p.room.station, c.uid, c.id))
+                taps.append(Tap(_ms(arrive), point, c.uid, c.id))
                 if double:
                     # Half within the station's debounce, half a nervous repeat later on.
                     gap = rng.choice((1.5, rng.uniform(10, 40)))
-                    taps.append(
-                        Tap(_ms(arrive + timedelta(seconds=gap)), p.room.station, c.uid, c.id)
-                    )
+                    taps.append(Tap(_ms(arrive + timedelta(seconds=gap)), point, c.uid, c.id))
                 if not no_leave:
-                    taps.append(
-                        Tap(_ms(end + timedelta(seconds=4 * j)), p.room.station, c.uid, c.id)
-                    )
+                    taps.append(Tap(_ms(end + timedelta(seconds=4 * j)), point, c.uid, c.id))
             outcome = "no_leave_tap" if no_leave else "short" if short else "done"
             truths.append(
                 VisitTruth(

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
@@ -27,6 +28,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from backend import quality, report, report_render
 from backend.planner import Plan
 from backend.service import Backend
+from backend.stickers import binding
 from pletfri.services import Stack, running_stack
 from pletfri.settings import Settings, load_settings
 from sim.calendar import Calendar, SimDay, school_week
@@ -37,6 +39,7 @@ from sim.inspections import inspect_day
 from sim.link import Pool
 from sim.platform import Books, Platform
 from sim.processes import GatewayProcess
+from sim.stickers import StickerPhones, demo_master_key
 from sim.summary import Summary, collect
 from sim.webdemo import demo_logins
 from sim.world import Municipality
@@ -44,6 +47,7 @@ from sim.world import Municipality
 log = logging.getLogger(__name__)
 
 STEP_MS = 900_000
+STICKER_PREFIX = "tag-"
 # Alerts are evaluated twice a day, over the last six hours: in the afternoon shift (a
 # station offline for 15 minutes, the midday shift's missed cleanings, a sensor silent
 # since the morning) and after it (its missed and short cleanings, copied cards). Each
@@ -94,6 +98,9 @@ class DemoRun:
     quality: dict[str, float] = field(default_factory=dict)
     # The monthly contract report of the simulated days (HTML, PDF).
     contract_report: list[Path] = field(default_factory=list)
+    # Stickers: how many, rooms still without a check-in, taps by result, planted fakes.
+    stickers: dict[str, Any] = field(default_factory=dict)
+    sent_stickers: int = 0
     # Wall seconds per phase, to show where a run's time goes (logged at DEBUG).
     phases: dict[str, float] = field(default_factory=dict)
 
@@ -110,7 +117,7 @@ def _ms(dt: datetime) -> int:
     return int(dt.timestamp() * 1000)
 
 
-def demo_settings(base: Settings, stack: Stack, folder: Path) -> Settings:
+def demo_settings(base: Settings, stack: Stack, folder: Path, seed: int = 1) -> Settings:
     """The base settings pointed at this run's servers and folders."""
     d = base.demo
     return load_settings(
@@ -137,6 +144,11 @@ def demo_settings(base: Settings, stack: Stack, folder: Path) -> Settings:
             },
         },
         demo=d.model_dump(),
+        # The demo's stickers are programmed with a key of its own unless one is set.
+        stickers={
+            **base.stickers.model_dump(),
+            "master_key": base.stickers.master_key or demo_master_key(seed),
+        },
         run={"dir": folder},
         log_level=base.log_level,
     )
@@ -181,7 +193,7 @@ def simulate(
     tz = ZoneInfo(base.backend.timezone)
     cal = school_week(opts.today or datetime.now(tz).date(), opts.days, tz, opts.holiday)
     with running_stack(folder / "servers") as stack:
-        s = demo_settings(base, stack, folder)
+        s = demo_settings(base, stack, folder, opts.seed)
         platform = Platform(s, opts.buildings, opts.seed)
         m = platform.municipality
         afternoon = platform.backend.shifts.get("afternoon")
@@ -196,6 +208,7 @@ def simulate(
         )
         gw = GatewayProcess(s, _ms(cal.start))
         pool = Pool(s.mqtt, s.demo.connections, s.demo.rate)
+        phones = StickerPhones(s, opts.seed)
         try:
             gw.start()
             pool.subscribe(("ack", "need"))
@@ -212,11 +225,14 @@ def simulate(
                     station_heartbeat_s=s.demo.station_heartbeat_s,
                 ),
             )
-            run.interrupted = _loop(run, platform, fleet, pool, gw, opts, console)
+            run.interrupted = _loop(run, platform, fleet, phones, pool, gw, opts, console)
             if not run.interrupted:
                 end = _ms(cal.end)
                 gw.set_clock(end)
                 fleet.finish(end)
+                with run.timed("sticker taps"):
+                    phones.step(end, end + 2 * 3_600_000)
+                    phones.join()
                 with run.timed("wait for storage"):
                     _wait_stored(gw, pool)
                 platform.tick_alerts(end, run.timed)
@@ -230,7 +246,10 @@ def simulate(
                 demo_logins(platform.backend.registry, end)
                 platform.wait_alerts(run.timed)
             run.phases["alerts (beside the fleet)"] = platform.alert_seconds
+            run.stickers = _stickers(platform.backend, phones)
+            run.sent_stickers = phones.taps.published
         finally:
+            phones.close()
             pool.stop()
             final = gw.stop()
             platform.close()
@@ -286,6 +305,7 @@ def _loop(
     run: DemoRun,
     platform: Platform,
     fleet: Fleet,
+    phones: StickerPhones,
     pool: Pool,
     gw: GatewayProcess,
     opts: DemoOptions,
@@ -315,7 +335,7 @@ def _loop(
                     plans = platform.plan_shift(
                         day.day, shift, t, run.timed, need=shift == NEED_SHIFT
                     )
-                    _clean(run, fleet, plans, opts.seed, shift_end)
+                    _clean(run, fleet, phones, plans, opts.seed, shift_end, shift == NEED_SHIFT)
                 # The gateway must have taken the previous step before time moves on:
                 # otherwise it would judge last-seen windows by a clock far ahead of it.
                 with run.timed("wait for gateway"):
@@ -323,7 +343,11 @@ def _loop(
                 sent_before = pool.published
                 gw.set_clock(t + STEP_MS)
                 with run.timed("fleet"):
+                    # The phones tap their stickers while the fleet sends the same step.
+                    phones.step(t, t + STEP_MS)
                     fleet.step(t, t + STEP_MS)
+                with run.timed("sticker taps"):
+                    phones.join()
                 t += STEP_MS
                 if t < end and _alerts_due(cal.local(t)):
                     with run.timed("wait for storage"):
@@ -349,8 +373,17 @@ def _loop(
     return False
 
 
-def _clean(run: DemoRun, fleet: Fleet, plans: list[Plan], seed: int, shift_end: int) -> None:
-    """The cleaners' taps for one shift's plans, and the planted card and offline faults."""
+def _clean(
+    run: DemoRun,
+    fleet: Fleet,
+    phones: StickerPhones,
+    plans: list[Plan],
+    seed: int,
+    shift_end: int,
+    plant_stickers: bool,
+) -> None:
+    """The cleaners' taps for one shift's plans, and the planted card and offline faults;
+    taps at stickers go to the phones (with planted fakes in `plant_stickers` shifts)."""
     m, tz = run.municipality, run.calendar.tz
     rooms = {r.id: r for r in m.rooms()}
     by_building: dict[str, list[Tap]] = {}
@@ -358,7 +391,9 @@ def _clean(run: DemoRun, fleet: Fleet, plans: list[Plan], seed: int, shift_end: 
         route = [PlannedRoom(rooms[e.room], e.minutes) for e in plan.due if e.room in rooms]
         start = datetime.fromtimestamp(plan.start_ms / 1000, tz)
         taps, _ = work_shift(m.building(plan.building), route, start, seed)
-        by_building[plan.building] = [t for t in taps if t.ms < shift_end + 3_600_000]
+        taps = [t for t in taps if t.ms < shift_end + 3_600_000]
+        phones.add([t for t in taps if t.station.startswith(STICKER_PREFIX)], plant_stickers)
+        by_building[plan.building] = [t for t in taps if not t.station.startswith(STICKER_PREFIX)]
     extra: list[Tap] = []
     f = run.faults
     if run.offline_station is None and any(
@@ -370,6 +405,17 @@ def _clean(run: DemoRun, fleet: Fleet, plans: list[Plan], seed: int, shift_end: 
             extra.append(run.clone)
     taps = [t for ts in by_building.values() for t in ts]
     fleet.add_taps(taps + extra, run.offline_station)
+
+
+def _stickers(backend: Backend, phones: StickerPhones) -> dict[str, Any]:
+    return {
+        "stickers": len(binding.stickers(backend.registry)),
+        "rooms_without_check_in": len(binding.rooms_without_check_in(backend.registry)),
+        "taps": dict(phones.results),
+        "planted": dict(phones.planted),
+        "caught": dict(phones.caught),
+        "outbox": phones.taps.pending(),
+    }
 
 
 def _serve(console: Console) -> None:

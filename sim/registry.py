@@ -7,10 +7,11 @@ The registry goes into the backend's SQLite database and out as the gateway's fi
 
 from __future__ import annotations
 
+import hashlib
 from itertools import chain, zip_longest
 from pathlib import Path
 
-from backend.registry import Registry, RegistryData
+from backend.registry import Device, Registry, RegistryData
 from backend.registry.gateway_files import export_gateway_files
 from backend.registry.sample import SampleOptions, card_uid, generate
 from sim.world import Building, Cleaner, Municipality, Room
@@ -50,15 +51,32 @@ def subset(data: RegistryData, n: int) -> RegistryData:
     )
 
 
+def sticker_uid(seed: int, room: str) -> bytes:
+    """The 7-byte UID of the sticker in `room`: 04 (NXP) and six bytes of a hash."""
+    return b"\x04" + hashlib.sha256(f"{seed}:sticker:{room}".encode()).digest()[:6]
+
+
+def with_stickers(data: RegistryData, seed: int) -> RegistryData:
+    """A sticker in every room that has no station (docs/stickers.md), as an installer would."""
+    stations = {d.room for d in data.devices if d.kind == "station"}
+    stickers = [
+        Device(id=f"tag-{sticker_uid(seed, r.id).hex()}", kind="sticker", room=r.id)
+        for r in data.rooms
+        if r.id not in stations
+    ]
+    return data.model_copy(update={"devices": [*data.devices, *stickers]})
+
+
 def municipality(data: RegistryData, seed: int) -> Municipality:
-    sensor: dict[str, str] = {}
-    station: dict[str, str] = {}
+    placed: dict[str, dict[str, str]] = {"sensor": {}, "station": {}, "sticker": {}}
     for d in data.devices:
-        (sensor if d.kind == "sensor" else station)[d.room] = d.id
+        placed[d.kind][d.room] = d.id
+    sensor, station, sticker = placed["sensor"], placed["station"], placed["sticker"]
     buildings = {b.id: Building(b.id, b.kind, b.training_track) for b in data.buildings}
     for r in data.rooms:
         buildings[r.building].rooms.append(
-            Room(r.id, r.building, r.type, r.area_m2, r.floor, sensor.get(r.id), station.get(r.id))
+            Room(r.id, r.building, r.type, r.area_m2, r.floor, sensor.get(r.id),
+                 station.get(r.id), sticker.get(r.id))
         )
     for p in data.people:
         if p.role in WORKERS and p.building in buildings:
@@ -72,7 +90,7 @@ def load(
     database: Path, devices_csv: Path, cards_csv: Path, buildings: int, seed: int
 ) -> tuple[RegistryData, Municipality]:
     """Generate the sample for `seed`, keep `buildings` of it, store and export it."""
-    data = subset(generate(SampleOptions(seed=seed)), buildings)
+    data = with_stickers(subset(generate(SampleOptions(seed=seed)), buildings), seed)
     database.parent.mkdir(parents=True, exist_ok=True)
     with Registry(database) as reg:
         reg.replace(data)

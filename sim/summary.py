@@ -59,6 +59,10 @@ class Summary:
     folder: str = ""
     contract_report: list[str] = field(default_factory=list)
     quality: dict[str, Any] = field(default_factory=dict)
+    # NFC stickers (sim/stickers.py): taps by result, planted forged/replayed and caught.
+    stickers: dict[str, Any] = field(default_factory=dict)
+    # Of `sent`, the sticker taps the backend published for the cleaners' phones.
+    sent_stickers: int = 0
     # Wall seconds per phase of the run (in summary.json, not printed).
     phases: dict[str, float] = field(default_factory=dict)
 
@@ -77,7 +81,10 @@ class Summary:
         t.add_row("wall time", f"{self.wall_s:.0f} s")
         t.add_row(
             "messages",
-            f"{self.sent:,} sent by devices, {self.received:,} handled by the gateway, "
+            f"{self.sent:,} sent by devices"
+            + (f" ({self.sent_stickers:,} sticker taps, by the backend)" if self.sent_stickers
+               else "")
+            + f", {self.received:,} handled by the gateway, "
             f"{self.accepted:,} accepted, {self.duplicates:,} duplicates dropped, "
             f"{sum(self.rejected.values()):,} rejected"
             + (
@@ -101,7 +108,7 @@ class Summary:
                 f"{v['unplanned']:,} unplanned); {v['verified']:,} verified, "
                 f"{v['too_short']:,} too short, {v['no_leave_tap']:,} without a leaving tap; "
                 f"{v['buddy_visits']:,} trainee visits with a buddy; {v['unverifiable']:,} "
-                "planned rooms have no station to tap",
+                "planned rooms have no station or sticker to tap",
             )
         if self.savings:
             sv = self.savings
@@ -119,6 +126,18 @@ class Summary:
                 f"{q['inspections']} inspections, {q['inspections_approved']} approved; "
                 f"{q['rooms_approved']} of {q['rooms_inspected']} rooms at their agreed level "
                 f"(mean {q['mean_deviation']:+.2f} levels)",
+            )
+        if self.stickers:
+            st = self.stickers
+            planted, caught = st["planted"], st["caught"]
+            t.add_row(
+                "NFC stickers",
+                f"{st['stickers']:,} stickers in rooms without a station; "
+                f"{st['rooms_without_check_in']} rooms still unverifiable; taps "
+                + ", ".join(f"{k} {v:,}" for k, v in sorted(st["taps"].items()))
+                + f"; planted {planted.get('forged', 0)} forged URLs "
+                f"({caught.get('forged', 0)} caught) and {planted.get('replay', 0)} replayed "
+                f"({caught.get('replay', 0)} caught)",
             )
         t.add_row(
             "alerts",
@@ -199,7 +218,8 @@ def collect(run: DemoRun, stats: dict[str, Any], pool: Pool) -> Summary:
         last_day=f"{run.calendar.days[-1].day:%a %d %b %Y}",
         wall_s=run.wall_s,
         interrupted=run.interrupted,
-        sent=pool.published,
+        sent=pool.published + run.sent_stickers,
+        sent_stickers=run.sent_stickers,
         sent_by_channel=dict(pool.sent),
         periods_sent=pool.periods,
         received=stats["received"],
@@ -219,6 +239,7 @@ def collect(run: DemoRun, stats: dict[str, Any], pool: Pool) -> Summary:
         folder=str(run.folder),
         contract_report=[str(p) for p in run.contract_report],
         quality=run.quality,
+        stickers=run.stickers,
     )
     (run.folder / "summary.json").write_text(summary.to_json())
     report.write(summary, run.folder / "report.html")

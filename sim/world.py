@@ -18,6 +18,13 @@ class Room:
     floor: int = 0
     sensor: str | None = None
     station: str | None = None
+    # An NFC sticker (tag-<uid>) where there is no station: cleaners tap it with a phone.
+    sticker: str | None = None
+
+    @property
+    def check_in(self) -> str | None:
+        """Where a cleaner checks in: the station, else the sticker."""
+        return self.station or self.sticker
 
 
 @dataclass(frozen=True, slots=True)

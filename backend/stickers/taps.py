@@ -6,21 +6,27 @@ sticker's key generation, ``seq`` the tag's SDM read counter, ``ts`` the tap's t
 the gateway validates, de-duplicates, places it in its room, stores it as a `tap` point
 and answers on ``.../ack`` exactly as for a station; visits pair it with the same rules.
 
-Order of work, each step durable before the next: the counter check and the tap's entry
-in the outbox (``sticker_spool``) are one SQLite transaction; then the tap is published
-(QoS 1) and leaves the outbox when the broker has it; then the gateway's `ack` is awaited
-for ``stickers.ack_timeout_s``. A broker that is down leaves the tap in the outbox, sent
-by the next tap or `flush()`; a resend of a tap the gateway already has is de-duplicated
-there on (device, boot, seq).
+Order of work: the counter is checked and raised in one SQLite transaction (so of two
+requests with one URL only one gets through); then the tap is published at QoS 1 and,
+once the broker has acknowledged it, the gateway's `ack` is awaited for
+``stickers.ack_timeout_s``. A tap the broker did not take within that time goes to the
+outbox (``sticker_spool``, SQLite) and is sent when the connection is back (and by the
+next tap, or `flush()`); should
+the broker have had it after all, the gateway de-duplicates the resend on (device, boot,
+seq). One transaction per tap, not two (outbox in, outbox out): the transactions
+serialise the taps. A crash between the counter and the broker loses that one tap,
+and the cleaner, whose page did not answer, taps again (the next read has a new counter).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -120,10 +126,13 @@ class _Place:
 class _Publisher:
     """One long-lived MQTT connection that publishes taps and hears their acks."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, on_connected: Callable[[], None]) -> None:
         m = settings.mqtt
+        self._on_connected = on_connected
+        # One connection per process: two with one client id would push each other off.
         self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=settings.stickers.client_id,
+            CallbackAPIVersion.VERSION2,
+            client_id=f"{settings.stickers.client_id}-{os.getpid()}",
             protocol=mqtt.MQTTv5,
         )
         if m.username:
@@ -131,6 +140,7 @@ class _Publisher:
         if m.tls:
             self.client.tls_set(ca_certs=str(m.ca_file) if m.ca_file else None)
         self.client.reconnect_delay_set(0.2, 5)
+        self.client.on_socket_open = _no_delay
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
@@ -154,6 +164,8 @@ class _Publisher:
         if topics:
             client.subscribe([(t, 1) for t in topics])
         self.connected.set()
+        # Not on paho's network thread: sending the outbox waits for the broker's PUBACKs.
+        threading.Thread(target=self._on_connected, name="sticker-outbox", daemon=True).start()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
         self.connected.clear()
@@ -207,6 +219,12 @@ class _Publisher:
         return info.is_published()
 
 
+def _no_delay(client: mqtt.Client, userdata: Any, sock: Any) -> None:
+    # A tap is one small packet each way: Nagle's algorithm would hold each ~40 ms.
+    if isinstance(sock, socket.socket):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 class StickerTaps:
     """Checks and records sticker taps; one per process, shared by the pages' requests.
 
@@ -221,8 +239,10 @@ class StickerTaps:
         self.meta_key = keys.meta_read_key(self.master)
         self.timeout_s = settings.stickers.ack_timeout_s
         self.counts: Counter[str] = Counter()
-        self._publisher = _Publisher(settings)
+        # Taps the broker took (each once, from the request or the outbox).
+        self.published = 0
         self._flush_lock = threading.Lock()
+        self._publisher = _Publisher(settings, self._send_outbox)
 
     def close(self) -> None:
         self._publisher.close()
@@ -250,7 +270,8 @@ class StickerTaps:
         except Exception as e:  # a bug must cost one tap's answer, never the page
             log.exception("sticker tap failed")
             outcome = _refused("malformed", f"internal error: {e!r:.200}")
-        self.counts[outcome.result] += 1
+        with self._flush_lock:
+            self.counts[outcome.result] += 1
         if outcome.result in ("forged", "replayed", "unknown_tag"):
             log.warning("sticker tap refused (%s): %s", outcome.result, outcome.detail)
         return outcome
@@ -288,9 +309,10 @@ class StickerTaps:
         if not cards:
             return out("unknown_card", f"{cleaner!r} has no card in the registry")
         payload = contract.tap_payload(keys.GENERATION, picc.counter, cards[0].card, now_ms)
-        last = self._record(place.device, picc.counter, payload, now_ms)
+        last = self._accept(place.device, picc.counter, now_ms)
         if last is not None:
             return out("replayed", f"read counter {picc.counter}, last accepted {last}")
+        text = json.dumps(payload, separators=(",", ":"))
         pub = self._publisher
         event, acks = pub.expect(place.device, keys.GENERATION, picc.counter)
         try:
@@ -298,8 +320,11 @@ class StickerTaps:
             # has the subscription before the gateway can answer.
             pub.subscribe_ack(place.device)
             self.flush()
-            if self.pending(place.device, picc.counter):
+            if not pub.send(place.device, text, self.timeout_s):
+                self._spool(place.device, picc.counter, text, now_ms)
                 return out("stored_offline", "the broker is not reachable; kept in the outbox")
+            with self._flush_lock:
+                self.published += 1
             ack = acks[0] if event.wait(self.timeout_s) else None
         finally:
             pub.forget(place.device, keys.GENERATION, picc.counter)
@@ -318,10 +343,8 @@ class StickerTaps:
         )
         return _Place(*rows[0]) if rows else None
 
-    def _record(
-        self, device: str, counter: int, payload: dict[str, Any], now_ms: int
-    ) -> int | None:
-        """Accept the counter and put the tap in the outbox; the last counter if a replay."""
+    def _accept(self, device: str, counter: int, now_ms: int) -> int | None:
+        """Raise the sticker's last counter to `counter`; the last one if it is not higher."""
         with self.registry.transaction() as db:
             row = db.execute(
                 "SELECT counter FROM sticker_counters WHERE device = ?", (device,)
@@ -335,23 +358,27 @@ class StickerTaps:
                 "seen_ms = excluded.seen_ms",
                 (device, keys.GENERATION, counter, now_ms),
             )
+        return None
+
+    def _spool(self, device: str, counter: int, payload: str, now_ms: int) -> None:
+        with self.registry.transaction() as db:
             db.execute(
                 "INSERT INTO sticker_spool (device, seq, payload, created_ms) VALUES (?, ?, ?, ?)",
-                (device, counter, json.dumps(payload, separators=(",", ":")), now_ms),
+                (device, counter, payload, now_ms),
             )
-        return None
 
     # ---- the outbox
 
-    def pending(self, device: str | None = None, counter: int | None = None) -> int:
-        """Taps in the outbox (all, or of one device and counter)."""
-        if device is None:
-            return int(self.registry.query("SELECT count(*) FROM sticker_spool")[0][0])
-        if counter is None:
-            sql, args = "WHERE device = ?", (device,)
-        else:
-            sql, args = "WHERE device = ? AND seq = ?", (device, counter)
-        return int(self.registry.query(f"SELECT count(*) FROM sticker_spool {sql}", args)[0][0])
+    def pending(self) -> int:
+        """Taps in the outbox."""
+        return int(self.registry.query("SELECT count(*) FROM sticker_spool")[0][0])
+
+    def _send_outbox(self) -> None:
+        """On each (re)connection: taps kept while the broker was away go out now."""
+        try:
+            self.flush()
+        except Exception:
+            log.exception("could not send the sticker outbox; the next tap or flush tries again")
 
     def flush(self) -> int:
         """Send the outbox's taps, oldest first; return how many the broker took."""
@@ -366,6 +393,7 @@ class StickerTaps:
                 with self.registry.transaction() as db:
                     db.execute("DELETE FROM sticker_spool WHERE id = ?", (row_id,))
                 sent += 1
+                self.published += 1  # under the flush lock
         if sent:
             log.info("sent %d sticker tap(s) from the outbox", sent)
         return sent

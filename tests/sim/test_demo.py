@@ -150,3 +150,25 @@ def test_inspections_follow_the_cleaning_and_reach_the_report(run: DemoRun) -> N
     assert 0 < q["rooms_approved"] <= q["rooms_inspected"]
     html = run.contract_report[0].read_text(encoding="utf-8")
     assert f"<td>{q['rooms_inspected']}</td>" in html.split("INSTA 800")[1]
+
+
+@pytest.mark.slow
+def test_stickers_make_every_planned_room_verifiable(run: DemoRun, influx: Influx) -> None:
+    s = run.summary
+    assert s is not None
+    st = s.stickers
+    # Every room without a station has a sticker, and no planned room is unverifiable.
+    stations = sum(1 for r in run.municipality.rooms() if r.station)
+    assert st["stickers"] == s.rooms - stations > 0
+    assert st["rooms_without_check_in"] == 0 and s.visits["unverifiable"] == 0
+    # Every planted fake was refused for what it was; nothing waits in the outbox.
+    assert st["planted"] == st["caught"] == {"forged": 3, "replay": 3}
+    assert st["taps"]["forged"] == st["taps"]["replayed"] == 3
+    assert st["outbox"] == 0
+    # Each accepted sticker tap is one `tap` point at the sticker, paired into visits.
+    stored = _count(influx, "SELECT count(\"card\") FROM \"tap\" WHERE device =~ /^tag-/")
+    assert stored == st["taps"]["ok"] == s.sent_stickers > 20
+    sticker_rooms = {r.id for r in run.municipality.rooms() if r.sticker}
+    start = int(run.calendar.start.timestamp() * 1000)
+    rows = influx.query(f'SELECT "duration_s", "room" FROM "visit" WHERE time > {start}ms')
+    assert sum(1 for r in rows if r["room"] in sticker_rooms) > 10
