@@ -57,6 +57,7 @@ def demo(
 def web_demo(
     ctx: typer.Context,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1; 0 picks a free one.")] = 0,
+    seed: Annotated[int, typer.Option(help="The seed the demo ran with (its sticker key).")] = 1,
 ) -> None:
     """Serve the web pages on the last demo's data (./demo.sh first), with demo logins.
 
@@ -70,7 +71,14 @@ def web_demo(
     from gateway.service import Gateway
     from pletfri.services import free_port, running_stack
     from sim.demo import demo_settings
-    from sim.webdemo import PASSWORD, NoDemoData, demo_clock, demo_folder, demo_logins
+    from sim.webdemo import (
+        PASSWORD,
+        NoDemoData,
+        demo_clock,
+        demo_folder,
+        demo_logins,
+        sticker_link,
+    )
 
     base = settings(ctx)
     try:
@@ -78,7 +86,7 @@ def web_demo(
     except NoDemoData as e:
         raise fail(str(e)) from None
     with running_stack(folder / "servers") as stack:
-        s = demo_settings(base, stack, folder)
+        s = demo_settings(base, stack, folder, seed)
         try:
             with Registry(s.backend.database_file) as reg:
                 clock = demo_clock(reg)
@@ -91,6 +99,17 @@ def web_demo(
         typer.echo(f"Pletfri pages on the demo's data: http://127.0.0.1:{chosen}/web/")
         for login in logins:
             typer.echo(f"  log in as {login.name:<11} password {PASSWORD}  ({login.what})")
+        cleaner = app.state.backend.registry.person(
+            next(x.person for x in logins if x.name == "rengoering")
+        )
+        link = sticker_link(
+            app.state.backend.registry,
+            s.stickers.master_key or "",
+            cleaner.building if cleaner else "",
+            f"http://127.0.0.1:{chosen}",
+        )
+        if link:
+            typer.echo(f"  a sticker's URL, as the cleaner's phone would open it: {link}")
         typer.echo("Ctrl-C stops the pages and the demo's servers")
         try:
             uvicorn.run(app, host="127.0.0.1", port=chosen, log_config=None,

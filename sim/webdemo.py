@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backend.registry import Registry
+from backend.stickers import PARAM_CMAC, PARAM_PICC, PATH, keys, sun
 from backend.web import accounts
 
 # Demo logins only: printed on the console and in the README.
@@ -84,3 +85,22 @@ def demo_logins(registry: Registry, now_ms: int) -> list[DemoLogin]:
         if login.name not in existing:
             accounts.add(registry, login.name, login.person, PASSWORD, now_ms)
     return wanted
+
+
+def sticker_link(registry: Registry, master_key: str, building: str, base: str) -> str | None:
+    """A fresh URL of one of the building's stickers (its next read counter), to try the
+    sticker's page without a phone; None if the building has no sticker."""
+    rows = registry.query(
+        "SELECT d.id, r.name, coalesce(c.counter, 0) AS counter FROM devices d "
+        "JOIN rooms r ON r.id = d.room LEFT JOIN sticker_counters c ON c.device = d.id "
+        "WHERE d.kind = 'sticker' AND r.building = ? ORDER BY d.id LIMIT 1",
+        (building,),
+    )
+    if not rows:
+        return None
+    master = keys.parse_master_key(master_key)
+    uid = bytes.fromhex(rows[0]["id"].split("-", 1)[1])
+    picc, cmac = sun.emulate(
+        keys.meta_read_key(master), keys.file_read_key(master, uid), uid, rows[0]["counter"] + 1
+    )
+    return f"{base}{PATH}?{PARAM_PICC}={picc}&{PARAM_CMAC}={cmac}"
