@@ -115,3 +115,15 @@ def test_logins_from_the_command_line(run_cli: object) -> None:
     assert "ole\tp2\tbuddy" in invoke(["web", "user", "list"]).output
     assert invoke(["web", "user", "remove", "ole"]).exit_code == 0
     assert invoke(["web", "user", "remove", "ole"]).exit_code == 2
+
+
+def test_a_token_bucket_refills_over_a_minute() -> None:
+    from backend.web.throttle import Throttle
+
+    bucket = Throttle(per_minute=3, max_keys=2)
+    assert [bucket.take("a", now=0.0) for _ in range(4)] == [0, 0, 0, 20]
+    assert bucket.take("a", now=19.0) == 1  # a token every 20 s
+    assert bucket.take("a", now=20.5) == 0
+    assert bucket.take("b", now=0.0) == 0 and bucket.take("c", now=0.0) == 0
+    # At most max_keys remembered: the oldest key is forgotten, not the table grown.
+    assert len(bucket._buckets) == 2 and "a" not in bucket._buckets
