@@ -33,8 +33,8 @@ from fastapi.testclient import TestClient
 
 from backend.alerts.store import AlertStore
 from backend.api import create_app
+from backend.cleaning.shifts import local_day
 from backend.registry import Registry
-from backend.shifts import local_day
 from backend.web import views
 from pletfri.services import running_stack
 from pletfri.settings import load_settings

@@ -11,10 +11,6 @@ from typing import Annotated
 import typer
 
 from backend import cli as backend_cli
-from backend import quality_cli
-from backend.alerts import cli as alerts_cli
-from backend.stickers import cli as stickers_cli
-from backend.web import cli as web_cli
 from dashboards import cli as dashboards_cli
 from gateway import cli as gateway_cli
 from pletfri import logs
@@ -101,10 +97,6 @@ for part in (
     device_cli,
     gateway_cli,
     backend_cli,
-    quality_cli,
-    alerts_cli,
-    web_cli,
-    stickers_cli,
     dashboards_cli,
     sim_cli,
 ):

@@ -82,7 +82,7 @@ class BackendSettings(Section):
     timezone: str = "Europe/Copenhagen"
     # Person-level visit data older than this is deleted; aggregates are kept.
     retention_days: int = Field(90, ge=1)
-    # Overrides of the room types' defaults (backend/roomtypes.py), TOML or YAML.
+    # Overrides of the room types' defaults (backend/cleaning/roomtypes.py), TOML or YAML.
     room_types_file: Path | None = None
     # The need score at which a room is due (a day of ordinary use scores about 1).
     need_threshold: float = Field(1.0, gt=0)

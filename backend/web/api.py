@@ -25,14 +25,15 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from backend import quality, training
 from backend.alerts.acknowledge import AlertStateError, acknowledge
 from backend.alerts.points import flush
 from backend.alerts.store import AlertNotFound, AlertStore
+from backend.cleaning.shifts import local_day
+from backend.cleaning.verification import verify
+from backend.quality import inspections as quality
+from backend.reports import training
 from backend.service import Backend, BackendError
-from backend.shifts import local_day
 from backend.stickers import MESSAGES, PARAM_PICC, PATH, MasterKeyError, StickerTaps, device_id, sun
-from backend.verification import verify
 from backend.web import accounts, views
 from backend.web.accounts import Session
 from backend.web.throttle import Throttle

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 from backend.alerts import texts
 from backend.alerts.model import Alert
 from backend.alerts.store import AlertStore
-from backend.planner import PlanEntry
+from backend.cleaning.planner import PlanEntry
+from backend.cleaning.shifts import day_window, local_day
 from backend.service import Backend
-from backend.shifts import day_window, local_day
 from backend.web.accounts import User
 from pletfri.influx import quote
 

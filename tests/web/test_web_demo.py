@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from backend.api import create_app
+from backend.cleaning.shifts import local_day
 from backend.registry import Registry
-from backend.shifts import local_day
 from pletfri.services import running_stack
 from pletfri.settings import load_settings
 from sim.demo import DemoOptions, demo_settings, simulate

@@ -136,7 +136,7 @@ def test_an_inspection_drawn_recorded_and_finished(client: TestClient, backend: 
         r = client.post(f"{url}/rooms/{room}", data=form)
         assert r.status_code == 200
     assert client.post(f"{url}/finish", data={"csrf": token}).status_code == 200
-    from backend import quality
+    from backend.quality import inspections as quality
 
     done = quality.get(backend.registry, number)
     assert done.status == "done" and done.approved and done.inspector == "p9"
