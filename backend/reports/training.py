@@ -44,7 +44,8 @@ def progress(
     factors: ReportSettings,
     building: str | None = None,
 ) -> list[Progress]:
-    """Every trainee's progress over first..last (local days), oldest start first."""
+    """Every trainee's progress over first..last (local days), oldest start first; with
+    `building`, its trainees and their visits in it (their training track)."""
     if last < first:
         raise BackendError(f"the period ends ({last}) before it begins ({first})")
     names = {b.id: b.name for b in backend.registry.buildings()}
