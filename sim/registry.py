@@ -75,16 +75,8 @@ def municipality(data: RegistryData, seed: int) -> Municipality:
     buildings = {b.id: Building(b.id, b.kind, b.training_track) for b in data.buildings}
     for r in data.rooms:
         buildings[r.building].rooms.append(
-            Room(
-                r.id,
-                r.building,
-                r.type,
-                r.area_m2,
-                r.floor,
-                sensor.get(r.id),
-                station.get(r.id),
-                sticker.get(r.id),
-            )
+            Room(r.id, r.building, r.type, r.area_m2, r.floor, sensor.get(r.id),
+                 station.get(r.id), sticker.get(r.id))
         )
     for p in data.people:
         if p.role in WORKERS and p.building in buildings:

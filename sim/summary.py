@@ -78,11 +78,8 @@ class Summary:
         t.add_row(
             "messages",
             f"{self.sent:,} sent by devices"
-            + (
-                f" ({self.sent_stickers:,} sticker taps, by the backend)"
-                if self.sent_stickers
-                else ""
-            )
+            + (f" ({self.sent_stickers:,} sticker taps, by the backend)" if self.sent_stickers
+               else "")
             + f", {self.received:,} handled by the gateway, "
             f"{self.accepted:,} accepted, {self.duplicates:,} duplicates dropped, "
             f"{sum(self.rejected.values()):,} rejected"
