@@ -29,7 +29,7 @@ from backend.quality.inspections import BuildingQuality
 from backend.reports import training
 from backend.reports.training import Progress
 from backend.service import Backend, BackendError
-from pletfri.settings import ReportSettings
+from pletfri.settings import ReportSettings, ReportTargets
 
 
 @dataclass(slots=True)
@@ -73,6 +73,7 @@ class TrainingRow:
     hours: float = 0.0
     m2_with_buddy: float = 0.0
     m2_alone: float = 0.0
+    ready: int = 0
 
 
 @dataclass(slots=True)
@@ -96,6 +97,10 @@ class MonthlyReport:
     training: list[TrainingRow] = field(default_factory=list)
     quality: list[BuildingQuality] = field(default_factory=list)
     environment: Environment | None = None
+    targets: ReportTargets = field(default_factory=ReportTargets)
+    # The earlier months with plans, oldest first, back to `report.trend_months` in all
+    # (this one included): the first page's last month and trend. Their own history empty.
+    history: list[MonthlyReport] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -140,7 +145,9 @@ def monthly(
     now_ms: int,
     factors: ReportSettings,
     building: str | None = None,
+    history: bool = True,
 ) -> MonthlyReport:
+    """The month's report; with `history`, the earlier months' too (`MonthlyReport.history`)."""
     month, first, last = month_span(month, now_ms, backend)
     names = {b.id: b.name for b in backend.registry.buildings()}
     if building is not None and building not in names:
@@ -156,14 +163,16 @@ def monthly(
             "planner ran (`pletfri backend run`, or `pletfri plan`)"
         )
     month_first, first = first, planned
-    report = MonthlyReport(month, first, last, building, now_ms)
+    report = MonthlyReport(month, first, last, building, now_ms, targets=factors.targets)
     # Inspections need no plan: the whole month's.
     report.quality = inspections.summary(backend.registry, month_first, last, building)
     rows = {b: BuildingRow(b, names[b]) for b in ([building] if building else sorted(names))}
+    # Visits counted per room and day from the hourly rollups where they hold the day.
+    counted = backend.room_days(first, last, now_ms, building)
     day = first
     while day <= last:
         d = DayRow(day)
-        for v in backend.verify(day, now_ms, building).values():
+        for v in backend.verify(day, now_ms, building, counted.get(day)).values():
             row = rows[v.building]
             for name in ("planned", "done", "missed", "too_short"):
                 setattr(row, name, getattr(row, name) + getattr(v, name))
@@ -189,7 +198,23 @@ def monthly(
         energy_kwh=round(hours * factors.energy_kwh_per_hour, 1),
         factors=factors,
     )
+    if history:
+        report.history = _earlier(backend, month_first, now_ms, factors, building)
     return report
+
+
+def _earlier(
+    backend: Backend, first: date, now_ms: int, factors: ReportSettings, building: str | None
+) -> list[MonthlyReport]:
+    """The same report for each earlier month, back to the first one without plans."""
+    out: list[MonthlyReport] = []
+    for _ in range(factors.trend_months - 1):
+        first = (first - timedelta(days=1)).replace(day=1)
+        try:
+            out.append(monthly(backend, f"{first:%Y-%m}", now_ms, factors, building, False))
+        except BackendError:  # no plans that month: the system did not run yet
+            break
+    return out[::-1]
 
 
 def _training(found: list[Progress]) -> list[TrainingRow]:
@@ -205,6 +230,7 @@ def _training(found: list[Progress]) -> list[TrainingRow]:
         row.hours += p.hours
         row.m2_with_buddy += p.m2_with_buddy
         row.m2_alone += p.m2_alone
+        row.ready += p.ready
     for row in rows.values():
         row.hours = round(row.hours, 1)
     return [rows[b] for b in sorted(rows)]
