@@ -308,14 +308,6 @@ def backend_api(
                 log_config=None)  # fmt: skip
 
 
-@backend_app.command("forget")
-def backend_forget(ctx: typer.Context, now: NowOpt = None) -> None:
-    """Delete taps and visits older than backend.retention_days, keeping daily sums."""
-    with _backend(ctx) as be:
-        days, kept = be.forget(_now_ms(ctx, now))
-    typer.echo(f"{days} days summarised into visit_day; taps and visits kept from {kept}")
-
-
 @backend_app.command("export-person")
 def backend_export_person(
     ctx: typer.Context,

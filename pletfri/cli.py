@@ -13,6 +13,7 @@ import typer
 from backend import cli as backend_cli
 from backend import quality_cli
 from backend.alerts import cli as alerts_cli
+from backend.people import cli as people_cli
 from dashboards import cli as dashboards_cli
 from gateway import cli as gateway_cli
 from pletfri import logs
@@ -98,6 +99,7 @@ for part in (
     device_cli,
     gateway_cli,
     backend_cli,
+    people_cli,
     quality_cli,
     alerts_cli,
     dashboards_cli,
