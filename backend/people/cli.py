@@ -124,9 +124,9 @@ def finish(
     with _backend(ctx) as be:
         try:
             _, told, left = sitekey.finish(
-                _path(ctx), be.registry, be.influx, be.settings.mqtt, _now_ms(ctx, now), force
-            )
-            be.export_gateway_files()
+                _path(ctx), be.registry, be.influx, be.settings.mqtt, _now_ms(ctx, now),
+                be.export_gateway_files, force,
+            )  # fmt: skip
         except sitekey.SiteKeyError as e:
             raise fail(str(e)) from None
     typer.echo(f"rotation finished; {told} stations keep the new key alone")

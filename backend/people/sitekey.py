@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,8 +103,8 @@ def load(path: Path) -> KeyFile:
     try:
         rot = raw.get("rotation")
         found = KeyFile(raw["key"], Rotation(**rot) if rot else None, raw.get("history", []))
-        if len(found.key_bytes) < 16:
-            raise ValueError("the key is shorter than 16 bytes")
+        if not found.key_bytes:
+            raise ValueError("the key is empty")
     except (KeyError, TypeError, ValueError) as e:
         raise SiteKeyError(
             f"{path}: not a site key file ({e}); restore it from the backup"
@@ -123,11 +124,12 @@ def save(path: Path, kf: KeyFile) -> None:
 
 
 def init(path: Path, key: bytes | None = None) -> KeyFile:
-    """This installation's first key (random unless given, e.g. an existing fleet's)."""
+    """This installation's first key: 32 random bytes, or the key an existing fleet was
+    provisioned with (adopted as it is, however short; the first rotation replaces it)."""
     if path.exists():
         raise SiteKeyError(f"{path} exists: an installation has one site key; rotate it instead")
-    if key is not None and len(key) < 16:
-        raise SiteKeyError("a site key must be at least 16 bytes (32 hex characters)")
+    if key is not None and not key:
+        raise SiteKeyError("an adopted site key must not be empty")
     kf = KeyFile((key or secrets.token_bytes(KEY_BYTES)).hex())
     save(path, kf)
     return kf
@@ -253,13 +255,16 @@ def finish(
     influx: Influx,
     mqtt: MqttSettings,
     now_ms: int,
+    export: Callable[[], object],
     force: bool = False,
 ) -> tuple[KeyFile, int, list[tuple[str, str]]]:
     """End the overlap: learn what the taps still teach, give the stations the new key alone.
 
     Refused while some card has not been tapped under both keys, unless `force`: such a
-    card's holder then reads "unknown card" until the card is enrolled again. Returns the
-    key file, the stations told and those cards with their people.
+    card's holder then reads "unknown card" until the card is enrolled again. `export`
+    writes the gateway's cards file, before the stations hear of it: the gateway must know
+    the new pseudonyms before taps arrive without the old ones. Returns the key file, the
+    stations told and those cards with their people.
     """
     kf = load(path)
     if kf.rotation is None:
@@ -286,6 +291,7 @@ def finish(
     with registry.transaction() as db:
         # Forgotten cards are re-enrolled by hand; they no longer wait for a successor.
         db.execute("DELETE FROM site_key_cards WHERE successor IS NULL")
+    export()
     told = _publish_config(mqtt, registry, kf)
     log.info("site key rotation finished: %d stations told, %d cards not learned", told, len(left))
     return kf, told, left

@@ -40,20 +40,21 @@ class Pseudonymiser:
 KEY_MIN_BYTES = 16
 
 
-def _key(text):
-    # A hex key of at least 16 bytes, else None (a bad config never replaces a good key).
+def _key(text, min_bytes):
+    # A hex key of at least min_bytes, else None (a bad config never replaces a good key).
     if not isinstance(text, str):
         return None
     try:
         key = binascii.unhexlify(text)
     except (ValueError, TypeError):
         return None
-    return key if len(key) >= KEY_MIN_BYTES else None
+    return key if len(key) >= min_bytes else None
 
 
 def keys_from_config(msg):
-    """(key, previous key or None) from a `config` message, or None if it names no key."""
-    key = _key(msg.get("site_key"))
+    """(key, previous key or None) from a `config` message, or None if it names no key.
+    A new key must be strong; the previous one is whatever the fleet had (maybe shorter)."""
+    key = _key(msg.get("site_key"), KEY_MIN_BYTES)
     if key is None:
         return None
-    return key, _key(msg.get("site_key_prev"))
+    return key, _key(msg.get("site_key_prev"), 1)

@@ -54,6 +54,7 @@ def case_site_key_rotation():
     for bad in ({}, {"site_key": "abcd"}, {"site_key": "zz" * 16}, {"site_key": 7}):
         assert keys_from_config(bad) is None
     assert keys_from_config({"site_key": hx(new), "site_key_prev": "nothex"}) == (new, None)
+    assert keys_from_config({"site_key": hx(new), "site_key_prev": "6b"}) == (new, b"k")
     uid = binascii.unhexlify("04a1b2c3")
     tap = contract.tap_payload(
         1, 2, Pseudonymiser(new).card(uid), None, Pseudonymiser(old).card(uid)
