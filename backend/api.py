@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from backend import report, report_render, tokens, training
 from backend.alerts.api import router as alerts_router
+from backend.limits import BodyLimit
 from backend.planner import Plan, PlanEntry
 from backend.quality_api import router as quality_router
 from backend.registry import Building, Device, Person, RegistryData, RegistryError, Room
@@ -102,6 +103,7 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
         description="Registry, cleaning plans, visits, verification and savings.",
     )
     app.state.backend = backend
+    app.add_middleware(BodyLimit, max_bytes=settings.backend.max_body_bytes)
     app.router.add_event_handler("shutdown", backend.close)
     bearer = HTTPBearer(auto_error=False, description="a token from `pletfri backend token add`")
 
@@ -201,6 +203,13 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
         data: RegistryData,
         replace: Annotated[bool, Query(description="replace all, rather than merge")] = False,
     ) -> Changed:
+        rows = sum(len(getattr(data, section)) for section in RegistryData.model_fields)
+        if rows > settings.backend.import_max_rows:
+            raise HTTPException(
+                413,
+                f"{rows:,} records, more than backend.import_max_rows "
+                f"({settings.backend.import_max_rows:,}); merge the registry in parts",
+            )
         problems = reference_problems(data) if replace else []
         if problems:
             raise HTTPException(422, [f"{section}[{i}]: {p}" for section, i, p in problems[:50]])

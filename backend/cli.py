@@ -18,7 +18,7 @@ import typer
 from backend import tokens
 from backend.need import NeedPublishError
 from backend.registry import Registry, RegistryError
-from backend.registry.files import RegistryFileError, read, write
+from backend.registry.files import ImportLimits, RegistryFileError, read, write
 from backend.registry.sample import SampleOptions, generate
 from backend.registry.schema import SchemaError
 from backend.service import Backend, BackendError
@@ -129,7 +129,8 @@ def registry_import(
     """Import a registry file: checked completely first, then applied all at once."""
     with _backend(ctx) as be:
         try:
-            data = read(path, None if replace else be.registry.data())
+            limits = ImportLimits(be.conf.import_max_rows, be.conf.import_max_bytes)
+            data = read(path, None if replace else be.registry.data(), limits)
         except RegistryFileError as e:
             raise fail(str(e)) from None
         (be.registry.replace if replace else be.registry.merge)(data)
