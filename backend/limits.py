@@ -7,6 +7,7 @@ it passes the limit, so no request can make the backend hold more than the limit
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -85,7 +86,5 @@ class BodyLimit:
                 started = True
             await send(message)
 
-        try:
+        with contextlib.suppress(BodyTooLarge):  # already answered with 413
             await self.app(scope, counted, tracked)
-        except BodyTooLarge:
-            pass  # already answered with 413
