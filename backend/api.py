@@ -9,6 +9,7 @@ also change the registry. The alerts' routes (backend/alerts/api.py) are mounted
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations at run time,
 # and they name dependencies local to create_app.
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -18,7 +19,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from backend import report, report_render, tokens, training
 from backend.alerts.api import router as alerts_router
@@ -26,7 +27,7 @@ from backend.limits import BodyLimit
 from backend.planner import Plan, PlanEntry
 from backend.quality_api import router as quality_router
 from backend.registry import Building, Device, Person, RegistryData, RegistryError, Room
-from backend.registry.model import reference_problems
+from backend.registry.model import ID_PATTERN, reference_problems
 from backend.roomtypes import RoomType
 from backend.savings import Savings
 from backend.service import Backend, BackendError
@@ -52,10 +53,27 @@ class Caller(BaseModel):
     def scope(self, building: str | None) -> list[str] | None:
         """The buildings a request may see: [building], the caller's own, or None for all."""
         if building is not None:
+            if not re.fullmatch(ID_PATTERN, building):
+                raise HTTPException(422, f"building {building[:40]!r} is not a registry id")
             if self.buildings is not None and building not in self.buildings:
                 raise HTTPException(403, f"building {building!r} is not one of yours")
             return [building]
         return self.buildings
+
+
+# Days the platform can hold: InfluxDB's time range ends in 1677 and 2262, and a span of
+# centuries would keep a request busy for minutes.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2199, 12, 31)
+MAX_SPAN_DAYS = 366
+
+
+def _in_range(day: date) -> date:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"give a day between {FIRST_DAY} and {LAST_DAY}")
+    return day
+
+
+Day = Annotated[date, AfterValidator(_in_range)]
 
 
 class PlanOut(BaseModel):
@@ -249,7 +267,7 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
     @app.get("/plans", tags=["planning"])
     def plans(
         c: Anyone,
-        day: Annotated[date | None, Query(alias="date")] = None,
+        day: Annotated[Day | None, Query(alias="date")] = None,
         building: str | None = None,
         shift: str | None = None,
     ) -> list[PlanOut]:
@@ -263,7 +281,7 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
     def make_plans(
         c: Leader,
         shift: str,
-        day: Annotated[date | None, Query(alias="date")] = None,
+        day: Annotated[Day | None, Query(alias="date")] = None,
         building: str | None = None,
     ) -> list[PlanOut]:
         return [
@@ -275,7 +293,7 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
     @app.get("/visits", tags=["visits"])
     def visits(
         c: Leader,
-        day: Annotated[date | None, Query(alias="date")] = None,
+        day: Annotated[Day | None, Query(alias="date")] = None,
         building: str | None = None,
     ) -> list[VisitOut]:
         start, end = day_window(day or today(), backend.tz)
@@ -288,7 +306,7 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
     @app.get("/verification", tags=["visits"])
     def verification(
         c: Anyone,
-        day: Annotated[date | None, Query(alias="date")] = None,
+        day: Annotated[Day | None, Query(alias="date")] = None,
         building: str | None = None,
     ) -> list[DayVerification]:
         found: dict[str, DayVerification] = {}
@@ -298,9 +316,13 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
 
     @app.get("/savings", tags=["savings"])
     def savings(
-        c: Anyone, first: date, last: date | None = None, building: str | None = None
+        c: Anyone, first: Day, last: Day | None = None, building: str | None = None
     ) -> Savings:
         c.one_building(building)
+        if last is not None and not 0 <= (last - first).days < MAX_SPAN_DAYS:
+            raise HTTPException(
+                422, f"last must be from first to {MAX_SPAN_DAYS} days later; ask per year"
+            )
         return backend.savings(first, last or first, clock(), building)
 
     @app.get("/reports/monthly", **REPORT_ROUTE)
@@ -351,8 +373,11 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
     def who(c: Annotated[Caller, Depends(caller)]) -> str:
         return c.label
 
+    def own_buildings(c: Annotated[Caller, Depends(caller)]) -> list[str] | None:
+        return c.buildings
+
     app.include_router(
-        alerts_router(settings, who=who, clock=clock),
+        alerts_router(settings, who=who, clock=clock, buildings=own_buildings),
         dependencies=[leaders],
     )
     app.include_router(quality_router(backend.registry, settings, anyone, leaders, clock))

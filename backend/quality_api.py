@@ -9,7 +9,7 @@ from datetime import date
 from typing import Annotated, Any, Protocol
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend import quality
@@ -66,6 +66,9 @@ def router(
     Reader = Annotated[Scoped, read]
     Writer = Annotated[Scoped, write]
 
+    # SQLite's largest integer: a larger id is no inspection (and would overflow the query).
+    Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
     def mine(c: Scoped, inspection: int) -> None:
         """404 for an unknown inspection, 403 for one of another leader's buildings."""
         try:
@@ -92,7 +95,7 @@ def router(
         "/inspections/{inspection}/rooms/{room}",
         summary="Record a sampled room's observed level (again to correct it)",
     )
-    def record(inspection: int, room: str, body: RecordIn, c: Writer) -> quality.Inspection:
+    def record(inspection: Id, room: str, body: RecordIn, c: Writer) -> quality.Inspection:
         mine(c, inspection)
         try:
             return quality.record(
@@ -102,7 +105,7 @@ def router(
             raise _http(e) from None
 
     @api.post("/inspections/{inspection}/finish", summary="Finish and judge an inspection")
-    def finish(inspection: int, c: Writer) -> quality.Inspection:
+    def finish(inspection: Id, c: Writer) -> quality.Inspection:
         mine(c, inspection)
         try:
             return quality.finish(registry, inspection, clock())
@@ -112,7 +115,7 @@ def router(
     @api.delete(
         "/inspections/{inspection}", status_code=204, summary="Cancel an unfinished inspection"
     )
-    def cancel(inspection: int, c: Writer) -> None:
+    def cancel(inspection: Id, c: Writer) -> None:
         mine(c, inspection)
         try:
             quality.cancel(registry, inspection)
@@ -132,7 +135,7 @@ def router(
         return [i for i in found if scope is None or i.building in scope]
 
     @api.get("/inspections/{inspection}", summary="One inspection")
-    def inspection(inspection: int, c: Reader) -> quality.Inspection:
+    def inspection(inspection: Id, c: Reader) -> quality.Inspection:
         mine(c, inspection)
         return quality.get(registry, inspection)
 
