@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from backend import need, planner, plans, privacy, roomtypes, shifts
-from backend.people import sitekey
-from backend.planner import Need, Plan
+from backend.cleaning import need, planner, plans, roomtypes, shifts
+from backend.cleaning.planner import Need, Plan
+from backend.cleaning.savings import Savings, savings_by_building, savings_line, total
+from backend.cleaning.verification import DayVerification, verify
+from backend.cleaning.visits import CONTEXT_MS, Visit, pair_and_write
+from backend.people import privacy, sitekey
 from backend.registry import Registry
 from backend.registry.gateway_files import export_gateway_files
-from backend.savings import Savings, savings_by_building, savings_line, total
-from backend.verification import DayVerification, verify
-from backend.visits import CONTEXT_MS, Visit, pair_and_write
 from pletfri.influx import Influx, InfluxError
 from pletfri.settings import Settings
 

@@ -26,11 +26,11 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from backend import planner
+from backend.cleaning import planner
+from backend.cleaning.shifts import to_ms
+from backend.cleaning.visits import Visit, visit_line
 from backend.registry.sample import generate
 from backend.service import Backend
-from backend.shifts import to_ms
-from backend.visits import Visit, visit_line
 from pletfri.influx import Influx, line
 from pletfri.services import running_stack
 from pletfri.settings import load_settings

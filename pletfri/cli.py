@@ -11,9 +11,6 @@ from typing import Annotated
 import typer
 
 from backend import cli as backend_cli
-from backend import quality_cli
-from backend.alerts import cli as alerts_cli
-from backend.people import cli as people_cli
 from dashboards import cli as dashboards_cli
 from gateway import cli as gateway_cli
 from pletfri import logs
@@ -99,9 +96,6 @@ for part in (
     device_cli,
     gateway_cli,
     backend_cli,
-    people_cli,
-    quality_cli,
-    alerts_cli,
     dashboards_cli,
     sim_cli,
 ):

@@ -89,7 +89,7 @@ class BackendSettings(Section):
     # Registry imports (file or PUT /registry): at most this many rows and bytes.
     import_max_rows: int = Field(500_000, ge=1)
     import_max_bytes: int = Field(64_000_000, ge=1024)
-    # Overrides of the room types' defaults (backend/roomtypes.py), TOML or YAML.
+    # Overrides of the room types' defaults (backend/cleaning/roomtypes.py), TOML or YAML.
     room_types_file: Path | None = None
     # The need score at which a room is due (a day of ordinary use scores about 1).
     need_threshold: float = Field(1.0, gt=0)

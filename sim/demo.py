@@ -19,17 +19,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from backend import quality, report, report_render
+from backend.cleaning.planner import Plan
 from backend.people import sitekey
-from backend.planner import Plan
+from backend.quality import inspections
+from backend.reports import render
+from backend.reports.monthly import monthly
 from backend.service import Backend
+from pletfri.influx import Influx
 from pletfri.services import Stack, running_stack
 from pletfri.settings import Settings, load_settings
+from sim import report
 from sim.calendar import Calendar, SimDay, school_week
 from sim.cleaning import PlannedRoom, Tap, work_shift
 from sim.faults import Faults, plant
@@ -38,7 +43,7 @@ from sim.inspections import inspect_day
 from sim.link import Pool
 from sim.platform import Books, Platform
 from sim.processes import GatewayProcess
-from sim.summary import Summary, collect
+from sim.summary import MEASUREMENTS, Summary, alerts_by_kind, count
 from sim.world import Municipality
 
 log = logging.getLogger(__name__)
@@ -243,12 +248,92 @@ def simulate(
             final = gw.stop()
             platform.close()
         run.wall_s = time.monotonic() - started
-        run.summary = collect(run, final, pool)
+        run.summary = _summarise(run, final, pool)
         run.summary.print(console)
         log.debug("wall seconds by phase: %s", {k: round(v, 1) for k, v in run.phases.items()})
         if serve:
             _serve(console)
     return run
+
+
+def _summarise(run: DemoRun, stats: dict[str, Any], pool: Pool) -> Summary:
+    """The run's figures, from the gateway's counters, InfluxDB and the books; written as
+    summary.json and report.html in the run folder."""
+    with Influx(run.settings.influx) as influx:
+        points = {m: count(influx, m, f) for m, f in MEASUREMENTS.items()}
+        alerts = alerts_by_kind(influx)
+    f = run.faults
+    faults = {
+        "dead sensor": f.dead_sensor,
+        "flat battery": f.flat_battery,
+        "station offline 1 h": run.offline_station or "(no tap in that hour)",
+        "card in two buildings": f"{f.offline_building} and {f.clone_building}",
+    }
+    b = run.books
+    visits = (
+        {
+            k: getattr(b, k)
+            for k in (
+                "planned",
+                "done",
+                "missed",
+                "unverifiable",
+                "visits_stored",
+                "verified",
+                "no_leave_tap",
+                "too_short",
+                "unplanned",
+                "buddy_visits",
+            )
+        }
+        if b
+        else {}
+    )
+    savings = (
+        {
+            k: float(getattr(b, k))
+            for k in (
+                "fixed_cleanings",
+                "cleanings_avoided",
+                "fixed_minutes",
+                "minutes_saved",
+                "due_not_cleaned",
+            )
+        }
+        if b
+        else {}
+    )
+    summary = Summary(
+        buildings=len(run.municipality.buildings),
+        rooms=len(run.municipality.rooms()),
+        first_day=f"{run.calendar.days[0].day:%a %d %b}",
+        last_day=f"{run.calendar.days[-1].day:%a %d %b %Y}",
+        wall_s=run.wall_s,
+        interrupted=run.interrupted,
+        sent=pool.published,
+        sent_by_channel=dict(pool.sent),
+        periods_sent=pool.periods,
+        received=stats["received"],
+        accepted=stats["accepted"],
+        duplicates=stats["duplicates"],
+        rejected=stats["rejected"],
+        points_stored=stats["stored"],
+        points=points,
+        history_visits=run.history_visits,
+        visits=visits,
+        savings=savings,
+        visits_by_day=b.by_day if b else {},
+        alerts=alerts,
+        faults=faults,
+        database=run.settings.influx.database,
+        phases={k: round(v, 1) for k, v in run.phases.items()},
+        folder=str(run.folder),
+        contract_report=[str(p) for p in run.contract_report],
+        quality=run.quality,
+    )
+    (run.folder / "summary.json").write_text(summary.to_json())
+    report.write(summary, run.folder / "report.html")
+    return summary
 
 
 def _inspections(
@@ -259,19 +344,19 @@ def _inspections(
         inspect_day(backend, s, day, seed, now_ms)
     if not days:
         return {}
-    found = quality.total(quality.summary(backend.registry, days[0], days[-1]))
+    found = inspections.total(inspections.summary(backend.registry, days[0], days[-1]))
     return found.model_dump(exclude={"building", "name"})
 
 
 def _contract_report(backend: Backend, s: Settings, cal: Calendar, now_ms: int) -> list[Path]:
     """The month of the simulated week's last day, as far as the week goes."""
     last = cal.days[-1].day
-    r = report.monthly(backend, f"{last:%Y-%m}", now_ms, s.report)
+    r = monthly(backend, f"{last:%Y-%m}", now_ms, s.report)
     lang = s.report.language
-    return report_render.write(
+    return render.write(
         s.run.dir / r.name,
-        report_render.html(r, lang, backend.tz),
-        report_render.pdf(r, lang, backend.tz),
+        render.html(r, lang, backend.tz),
+        render.pdf(r, lang, backend.tz),
     )
 
 

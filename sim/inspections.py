@@ -13,10 +13,10 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, time
 
-from backend import quality
+from backend.cleaning.shifts import day_window
+from backend.cleaning.visits import read_visits
+from backend.quality import inspections
 from backend.service import Backend
-from backend.shifts import day_window
-from backend.visits import read_visits
 from pletfri.settings import Settings
 
 # Buildings inspected after each school day (of the municipality's 155: each about once
@@ -51,12 +51,12 @@ def inspect_day(backend: Backend, s: Settings, day: date, seed: int, now_ms: int
     at_ms = min(int(evening.timestamp() * 1000), now_ms)
     rooms = 0
     for b in sorted(chosen):
-        insp = quality.plan(backend.registry, s.quality, b, day, at_ms, INSPECTOR)
+        insp = inspections.plan(backend.registry, s.quality, b, day, at_ms, INSPECTOR)
         for r in insp.rooms:
             visit = seen.get(r.room)
-            quality.record(
+            inspections.record(
                 backend.registry, insp.id, r.room, _observed(rng, r.agreed, visit), now_ms=at_ms
             )
             rooms += 1
-        quality.finish(backend.registry, insp.id, at_ms)
+        inspections.finish(backend.registry, insp.id, at_ms)
     return rooms

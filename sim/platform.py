@@ -16,12 +16,12 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from backend import shifts
 from backend.alerts.backend_sources import BackendSources
 from backend.alerts.engine import AlertEngine
-from backend.planner import Plan
+from backend.cleaning import shifts
+from backend.cleaning.planner import Plan
+from backend.cleaning.visits import Visit, read_visits, visit_line
 from backend.service import Backend
-from backend.visits import Visit, read_visits, visit_line
 from pletfri import logs
 from pletfri.settings import Settings
 from pletfri_fw.pseudonym import Pseudonymiser

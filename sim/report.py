@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from jinja2 import Environment
 
-if TYPE_CHECKING:
-    from sim.summary import Summary
+from sim.summary import Summary
 
 TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

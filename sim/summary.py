@@ -2,24 +2,20 @@
 
 Message counts come from the gateway's own counters, stored points from InfluxQL counts,
 visits, savings and alerts from what the backend wrote; tests/sim checks each against
-InfluxQL on the stored data, so the demo's claims are true.
+InfluxQL on the stored data, so the demo's claims are true. sim/demo.py gathers the figures
+(it imports this module and sim/report.py; neither imports it back).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from pletfri.influx import Influx
-from sim import report
-
-if TYPE_CHECKING:
-    from sim.demo import DemoRun
-    from sim.link import Pool
 
 MEASUREMENTS = {
     "tap": "card",
@@ -128,13 +124,24 @@ class Summary:
             t.add_row(f"planted: {k}", v)
         t.add_row(
             "dashboards' data",
-            f"InfluxDB database {self.database} in {self.folder}/servers/influxdb; serve it "
-            f"again with `pletfri services run --run-dir {self.folder}/servers`",
+            f"InfluxDB database {self.database}; its folder and the command that serves it "
+            "again are below",
         )
-        t.add_row("report", f"{self.folder}/report.html (and summary.json)")
-        if self.contract_report:
-            t.add_row("monthly contract report", " and ".join(self.contract_report))
         console.print(t)
+        # Below the table, one per line and never cut: a table cell crops a long path to the
+        # terminal's width (or to 80 columns when the output is not a terminal).
+        for what, path in self.files():
+            console.print(f"{what}: {path}", soft_wrap=True, markup=False, highlight=False)
+
+    def files(self) -> list[tuple[str, str]]:
+        """What the run left to open or run, each with its whole path."""
+        return [
+            ("report", f"{self.folder}/report.html"),
+            ("figures (JSON)", f"{self.folder}/summary.json"),
+            *(("monthly contract report", p) for p in self.contract_report),
+            ("InfluxDB data", f"{self.folder}/servers/influxdb"),
+            ("serve it again", f"pletfri services run --run-dir {self.folder}/servers"),
+        ]
 
 
 def count(influx: Influx, measurement: str, field_name: str, where: str = "") -> int:
@@ -145,81 +152,3 @@ def count(influx: Influx, measurement: str, field_name: str, where: str = "") ->
 def alerts_by_kind(influx: Influx) -> dict[str, int]:
     rows = influx.query('SELECT count("text") FROM "alert" GROUP BY "kind"')
     return {r["kind"]: int(r["count"]) for r in rows}
-
-
-def collect(run: DemoRun, stats: dict[str, Any], pool: Pool) -> Summary:
-    with Influx(run.settings.influx) as influx:
-        points = {m: count(influx, m, f) for m, f in MEASUREMENTS.items()}
-        alerts = alerts_by_kind(influx)
-    f = run.faults
-    faults = {
-        "dead sensor": f.dead_sensor,
-        "flat battery": f.flat_battery,
-        "station offline 1 h": run.offline_station or "(no tap in that hour)",
-        "card in two buildings": f"{f.offline_building} and {f.clone_building}",
-    }
-    b = run.books
-    visits = (
-        {
-            k: getattr(b, k)
-            for k in (
-                "planned",
-                "done",
-                "missed",
-                "unverifiable",
-                "visits_stored",
-                "verified",
-                "no_leave_tap",
-                "too_short",
-                "unplanned",
-                "buddy_visits",
-            )
-        }
-        if b
-        else {}
-    )
-    savings = (
-        {
-            k: float(getattr(b, k))
-            for k in (
-                "fixed_cleanings",
-                "cleanings_avoided",
-                "fixed_minutes",
-                "minutes_saved",
-                "due_not_cleaned",
-            )
-        }
-        if b
-        else {}
-    )
-    summary = Summary(
-        buildings=len(run.municipality.buildings),
-        rooms=len(run.municipality.rooms()),
-        first_day=f"{run.calendar.days[0].day:%a %d %b}",
-        last_day=f"{run.calendar.days[-1].day:%a %d %b %Y}",
-        wall_s=run.wall_s,
-        interrupted=run.interrupted,
-        sent=pool.published,
-        sent_by_channel=dict(pool.sent),
-        periods_sent=pool.periods,
-        received=stats["received"],
-        accepted=stats["accepted"],
-        duplicates=stats["duplicates"],
-        rejected=stats["rejected"],
-        points_stored=stats["stored"],
-        points=points,
-        history_visits=run.history_visits,
-        visits=visits,
-        savings=savings,
-        visits_by_day=b.by_day if b else {},
-        alerts=alerts,
-        faults=faults,
-        database=run.settings.influx.database,
-        phases={k: round(v, 1) for k, v in run.phases.items()},
-        folder=str(run.folder),
-        contract_report=[str(p) for p in run.contract_report],
-        quality=run.quality,
-    )
-    (run.folder / "summary.json").write_text(summary.to_json())
-    report.write(summary, run.folder / "report.html")
-    return summary

@@ -13,6 +13,10 @@ from pletfri.influx import Influx
 from pletfri.services import Stack, running_stack
 from pletfri.settings import Settings, load_settings
 
+# The backend's fixtures (a Backend over a little registry, a CliRunner reaching it), for the
+# tests of every capability: tests/backend, cleaning, people, quality, registry, reports.
+pytest_plugins = ["backend_fixtures"]
+
 _db_numbers = itertools.count(1)
 
 

@@ -6,7 +6,6 @@ import logging
 import time
 from datetime import date
 
-from backend import plans
 from backend.alerts.sources import (
     DayVerification,
     Device,
@@ -14,6 +13,7 @@ from backend.alerts.sources import (
     PlannedCleaning,
     Room,
 )
+from backend.cleaning import plans
 from backend.service import Backend
 from pletfri.influx import InfluxError
 from pletfri.settings import Settings

@@ -4,13 +4,13 @@ systemd timer, docs/operations.md) and the daily round of `pletfri backend run`.
 Person-level data older than ``backend.retention_days`` whole local days goes:
 
 - InfluxDB: `tap` and `visit` points (they carry card pseudonyms), after their days are
-  summed into `visit_day` points that name no one (backend/retention.py);
+  summed into `visit_day` points that name no one (backend/people/retention.py);
 - SQLite: alerts about one card (`unknown_card`, `card_travel`: their subject is a card
   pseudonym) opened before the cut-off, and every alert message (`alert_outbox`, which
   holds a leader's address) due before it.
 
 Before the visits go, the monthly report's figures of their months are kept
-(backend/report.py `keep`), so a month's report tells the same afterwards. What was
+(backend/reports/monthly.py `keep`), so a month's report tells the same afterwards. What was
 removed is logged and returned: counts per measurement and table, and the cut-off.
 """
 
@@ -20,10 +20,11 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from backend import report, retention
-from backend.planner import DAY_MS
+from backend.cleaning.planner import DAY_MS
+from backend.cleaning.shifts import day_window, local_day
+from backend.people import retention
+from backend.reports import monthly as report
 from backend.service import Backend
-from backend.shifts import day_window, local_day
 from pletfri.influx import Influx
 
 log = logging.getLogger(__name__)

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from backend import need
+from backend.cleaning import need
 from backend.registry import Registry
 from pletfri.influx import Influx
 from pletfri.settings import MqttSettings

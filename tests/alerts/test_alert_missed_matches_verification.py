@@ -15,10 +15,10 @@ from datetime import date
 
 import pytest
 
-from backend import plans
 from backend.alerts.backend_sources import BackendSources
 from backend.alerts.engine import AlertEngine
-from backend.planner import Plan, PlanEntry
+from backend.cleaning import plans
+from backend.cleaning.planner import Plan, PlanEntry
 from backend.registry import Registry
 from backend.registry.model import Building, RegistryData, Room
 from pletfri.influx import Influx

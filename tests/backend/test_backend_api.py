@@ -8,8 +8,8 @@ import pytest
 from behelpers import DAY, at, occupancy
 from fastapi.testclient import TestClient
 
-from backend import tokens
 from backend.api import create_app
+from backend.people import tokens
 from backend.registry import Leader, Person, RegistryData
 from backend.service import Backend
 

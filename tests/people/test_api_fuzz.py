@@ -39,10 +39,11 @@ import uvicorn
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 
-from backend import quality, tokens
 from backend.alerts.model import Finding
 from backend.alerts.store import AlertStore
 from backend.api import create_app
+from backend.people import tokens
+from backend.quality import inspections as quality
 from backend.registry import Building, Card, Device, Leader, Person, RegistryData, Room
 from backend.service import Backend
 from pletfri.influx import line

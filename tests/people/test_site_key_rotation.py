@@ -13,9 +13,9 @@ from datetime import date
 
 import pytest
 
+from backend.cleaning.visits import PairingRules, Tap, merge_buddies, pair
 from backend.people import sitekey
 from backend.registry import Registry
-from backend.visits import PairingRules, Tap, merge_buddies, pair
 from pletfri.influx import Influx
 from pletfri.services import running_stack
 from pletfri.settings import load_settings

@@ -55,6 +55,8 @@ def test_ctrl_c_stops_the_demo_and_its_servers(tmp_path: Path) -> None:
     assert "Ctrl-C" in text and "(interrupted)" in text
     assert _processes_under(tmp_path) == []
     assert (tmp_path / "demo" / "summary.json").exists()
+    # Not a terminal: the summary's paths are printed whole all the same.
+    assert f"report: {tmp_path / 'demo' / 'report.html'}\n" in text
 
 
 @pytest.mark.parametrize(

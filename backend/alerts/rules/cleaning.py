@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import date
 
-from backend import roomtypes
 from backend.alerts.model import Alert, Finding
 from backend.alerts.rules.base import Context, Rule
 from backend.alerts.sources import PlannedCleaning
-from backend.shifts import day_window
-from backend.verification import cleanings_done
+from backend.cleaning import roomtypes
+from backend.cleaning.shifts import day_window
+from backend.cleaning.verification import cleanings_done
 from pletfri.settings import Settings
 
 HOUR_MS = 3_600_000
