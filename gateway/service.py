@@ -2,12 +2,15 @@
 
 Three threads, each doing one thing:
 
-- paho's network loop only queues each incoming message (`_on_publish`);
-- the committer takes whatever has queued up, validates, de-duplicates and enriches it,
-  commits the points and the de-duplication state to the spool in one transaction,
-  and only then acknowledges the messages to the broker and answers the taps. At low
-  load a group is one message (an ack in about a millisecond); under load the groups
-  grow, so one fsync serves many messages;
+- paho's network loop only queues each incoming message (`_on_publish`); taps come on an
+  MQTT session of their own (`tap_lane`, client id `<client_id>-taps`) and go in a queue of
+  their own, so a tap never waits in the broker or in the gateway behind a backlog of
+  occupancy data (the morning after an outage, bench/outage_burst.py);
+- the committer takes the waiting taps first, then whatever else has queued up,
+  validates, de-duplicates and enriches it, commits the points and the de-duplication
+  state to the spool in one transaction, and only then acknowledges the messages to the
+  broker and answers the taps. At low load a group is one message (an ack in about a
+  millisecond); under load the groups grow, so one fsync serves many messages;
 - the writer drains the spool into InfluxDB (gateway/writer.py).
 
 A message the broker delivered but the gateway did not commit is never acknowledged,
@@ -52,6 +55,11 @@ Reply = Callable[[str, dict[str, Any]], None]
 MAX_UNKNOWN_REPORTED = 10_000
 # Messages committed together at most (one spool transaction, one fsync).
 MAX_GROUP = 2000
+# Where gateways of one shared group tell each other which sensors they heard.
+SEEN_TOPIC = "pletfri/v1/gateways/{group}/seen"
+# Devices per `seen` message at most (about 40 bytes each).
+SEEN_CHUNK = 2000
+TAP_SUFFIX = b"/" + contract.TAP.encode()
 # Kinds allowed to send each channel (status and heartbeats: any).
 CHANNEL_KIND = {contract.TAP: "station", contract.OCCUPANCY: "sensor"}
 
@@ -71,6 +79,12 @@ class Inbound:
     reply: Reply | None = None
     # Already known to be bad before parsing (a serial line that is not a frame).
     rejected: Rejected | None = None
+    # The MQTT session it came on (acknowledged there); None: not from the broker.
+    session: Session | None = None
+    # A tap's copy on the bulk session while taps have a lane: acknowledged, not processed.
+    skip: bool = False
+    # When the network thread queued it (time.monotonic()); 0: not timed.
+    t_in: float = 0.0
 
 
 @dataclass(slots=True)
@@ -81,6 +95,19 @@ class Group:
     acks: list[Inbound] = field(default_factory=list)
     # (topic, payload, reply): sent once the group is durable.
     sends: list[tuple[str, dict[str, Any], Reply | None]] = field(default_factory=list)
+
+
+class Session:
+    """One MQTT session of the gateway: its client, its filters, and `generation`, the
+    count of its connections (a message id means something only on its connection)."""
+
+    def __init__(self, gw: Gateway, client_id: str, filters: list[str], lane: str) -> None:
+        self.client_id = client_id
+        self.filters = filters
+        self.lane = lane
+        self.generation = 0
+        self.ready = threading.Event()
+        self.client = gw._client(self)
 
 
 class Gateway:
@@ -106,7 +133,9 @@ class Gateway:
         self.spool = Spool(g.state_dir / "spool.sqlite", g.spool_max_mb * 2**20, g.spool_fsync)
         self.dedup = Dedup(g.dedup_window, g.dedup_boots)
         self.dedup.load(self.spool.dedup_rows())
-        self.liveness = Liveness(g.last_seen_timeout_s * 1000)
+        self.liveness = Liveness(
+            g.last_seen_timeout_s * 1000, shared=bool(g.shared_group) and uplink
+        )
         self.writer = Writer(
             self.spool,
             self.influx,
@@ -118,22 +147,43 @@ class Gateway:
         self.need: dict[str, str] = {}
         self._unknown: set[str] = set()
         self._stamps: dict[str, int] = {}
-        self.inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
+        # Bulk messages; a None only wakes the committer for a tap in `tap_inbox`.
+        self.inbox: queue.SimpleQueue[Inbound | None] = queue.SimpleQueue()
+        self.tap_inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
         self.connected = threading.Event()
         self._stopping = threading.Event()
-        self._generation = 0
         self._committer = threading.Thread(target=self._commit_loop, name="gateway-committer")
-        self.client = self._client()
+        group = g.shared_group
+        self.seen_topic = SEEN_TOPIC.format(group=group) if group and uplink else ""
+        self.sessions = self._sessions()
+        self.client = self.sessions[0].client
+        # Where taps' acks go out: their own session's connection when they have one.
+        self.ack_client = self.sessions[-1].client
 
     # ---- MQTT
 
-    def _client(self) -> mqtt.Client:
+    def _sessions(self) -> list[Session]:
+        g = self.settings.gateway
+        prefix = f"$share/{g.shared_group}/" if g.shared_group else ""
+        if not self.uplink:
+            return [Session(self, g.client_id, [], "bulk")]
+        # The bulk session keeps every channel (`+/+`), so a message on an unknown channel
+        # is still dead-lettered; its copies of taps are only acknowledged when they have
+        # a lane of their own.
+        sessions = [Session(self, g.client_id, [prefix + contract.subscription()], "bulk")]
+        if g.tap_lane:
+            tap_filter = prefix + contract.subscription(contract.TAP)
+            sessions.append(Session(self, g.client_id + "-taps", [tap_filter], "taps"))
+        return sessions
+
+    def _client(self, session: Session) -> mqtt.Client:
         s = self.settings
         client = Client(
             CallbackAPIVersion.VERSION2,
-            client_id=s.gateway.client_id,
+            client_id=session.client_id,
             protocol=mqtt.MQTTv5,
             manual_ack=True,
+            userdata=session,
         )
         if s.mqtt.username:
             client.username_pw_set(s.mqtt.username, s.mqtt.password)
@@ -143,54 +193,76 @@ class Gateway:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
-        client.on_publish_raw = self._on_publish
+        if session.lane == "taps":
+            client.on_publish_raw = lambda t, p, mid, qos: self._on_tap(session, t, p, mid, qos)
+        else:
+            client.on_publish_raw = lambda t, p, mid, qos: self._on_publish(session, t, p, mid, qos)
         return client
 
-    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(self, client, session, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
         if reason_code.is_failure:
-            log.error("broker refused the connection: %s", reason_code)
+            log.error("broker refused %s: %s", session.client_id, reason_code)
             return
-        self._generation += 1
-        subs = [(contract.subscription(contract.NEED), SubscribeOptions(qos=1))]
-        if self.uplink:
-            group = self.settings.gateway.shared_group
-            prefix = f"$share/{group}/" if group else ""
-            # Retained statuses only on a new subscription, not again on every reconnect.
-            subs.append(
-                (
-                    prefix + contract.subscription(),
-                    SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB),
-                )
-            )
+        session.generation += 1
+        subs = []
+        if session.lane == "bulk":
+            subs.append((contract.subscription(contract.NEED), SubscribeOptions(qos=1)))
+            if self.seen_topic:
+                subs.append((self.seen_topic, SubscribeOptions(qos=1, noLocal=True)))
+        # Retained statuses only on a new subscription, not again on every reconnect.
+        subs += [
+            (f, SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB))
+            for f in session.filters
+        ]
         client.subscribe(subs)
         log.info(
-            "connected to %s:%d (session present: %s)",
+            "%s connected to %s:%d (session present: %s)",
+            session.client_id,
             self.settings.mqtt.host,
             self.settings.mqtt.port,
             flags.session_present,
         )
 
-    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:  # type: ignore[no-untyped-def]
+    def _on_subscribe(self, client, session, mid, reason_codes, properties) -> None:  # type: ignore[no-untyped-def]
         for rc in reason_codes:
             if rc.is_failure:
-                log.error("broker refused a subscription: %s", rc)
-        # Ready only once the broker has the subscription: earlier publishes would be missed.
-        self.connected.set()
-        log.info("subscribed; ready")
+                log.error("broker refused a subscription of %s: %s", session.client_id, rc)
+        # Ready only once the broker has every subscription: earlier publishes would be missed.
+        session.ready.set()
+        if all(x.ready.is_set() for x in self.sessions):
+            self.connected.set()
+            log.info("subscribed; ready")
 
-    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
+    def _on_disconnect(self, client, session, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
+        session.ready.clear()
         self.connected.clear()
         if not self._stopping.is_set():
-            log.warning("lost the broker (%s); reconnecting", reason_code)
+            log.warning("%s lost the broker (%s); reconnecting", session.client_id, reason_code)
 
-    def _on_publish(self, raw_topic: bytes, payload: bytes, mid: int, qos: int) -> None:
+    def _on_publish(
+        self, session: Session, raw_topic: bytes, payload: bytes, mid: int, qos: int
+    ) -> None:
         if self._stopping.is_set():
             return  # not acknowledged: the broker delivers it again after the restart
-        try:
-            topic = raw_topic.decode()
-        except UnicodeDecodeError:
-            topic = "(topic is not UTF-8)"
-        self.inbox.put(Inbound(topic, payload, mid, qos, self._generation))
+        # `+/+` delivers only <root><device>/<channel>, so this is exactly what the tap
+        # lane's `+/tap` gets too.
+        tap = raw_topic.endswith(TAP_SUFFIX)
+        item = Inbound(_topic(raw_topic), payload, mid, qos, session.generation, session=session)
+        if tap and len(self.sessions) > 1:
+            item.skip = True
+        elif tap:
+            item.t_in = time.monotonic()
+        self.inbox.put(item)
+
+    def _on_tap(
+        self, session: Session, raw_topic: bytes, payload: bytes, mid: int, qos: int
+    ) -> None:
+        if self._stopping.is_set():
+            return
+        item = Inbound(_topic(raw_topic), payload, mid, qos, session.generation, session=session)
+        item.t_in = time.monotonic()
+        self.tap_inbox.put(item)
+        self.inbox.put(None)
 
     # ---- the public API
 
@@ -201,14 +273,15 @@ class Gateway:
         props.ReceiveMaximum = s.gateway.receive_maximum
         self.writer.start()
         self._committer.start()
-        self.client.connect_async(
-            s.mqtt.host,
-            s.mqtt.port,
-            keepalive=s.mqtt.keepalive_s,
-            clean_start=False,
-            properties=props,
-        )
-        self.client.loop_start()
+        for session in self.sessions:
+            session.client.connect_async(
+                s.mqtt.host,
+                s.mqtt.port,
+                keepalive=s.mqtt.keepalive_s,
+                clean_start=False,
+                properties=props,
+            )
+            session.client.loop_start()
         return self
 
     def stop(self) -> None:
@@ -216,8 +289,9 @@ class Gateway:
         self._stopping.set()
         if self._committer.is_alive():
             self._committer.join()
-        self.client.disconnect()
-        self.client.loop_stop()
+        for session in self.sessions:
+            session.client.disconnect()
+            session.client.loop_stop()
         if self.writer.is_alive():
             self.writer.stop()
         self.spool.close()
@@ -248,16 +322,27 @@ class Gateway:
         next_stats = next_refresh + g.stats_interval_s
         while True:
             try:
-                batch = [self.inbox.get(timeout=0.1)]
+                first = self.inbox.get(timeout=0.1)
             except queue.Empty:
-                batch = []
-                if self._stopping.is_set():
+                first = None
+                if self._stopping.is_set() and self.tap_inbox.empty():
                     break
+            # Taps first: a cleaner waits at the door for the answer.
+            batch: list[Inbound] = []
             while len(batch) < MAX_GROUP:
                 try:
-                    batch.append(self.inbox.get_nowait())
+                    batch.append(self.tap_inbox.get_nowait())
                 except queue.Empty:
                     break
+            if first is not None:
+                batch.append(first)
+            while len(batch) < MAX_GROUP:
+                try:
+                    item = self.inbox.get_nowait()
+                except queue.Empty:
+                    break
+                if item is not None:
+                    batch.append(item)
             group = Group()
             now = self.clock()
             mono = time.monotonic()
@@ -268,8 +353,9 @@ class Gateway:
                 next_stats = mono + g.stats_interval_s
                 self._update_spool_stats()
                 group.lines.append(points.gateway_line(self.name, self.counters.fields(), now))
+                self.counters.tap_ms_max = 0.0
                 log.info("gateway %s: %s", self.name, self.counters.summary())
-            if batch or group.lines:
+            if batch or group.lines or group.sends:
                 self._commit(batch, group, now)
 
     def _housekeeping(self, now: int, group: Group) -> None:
@@ -283,6 +369,11 @@ class Gateway:
             self.counters.timeouts += 1
             log.warning("sensor %s not heard from since %d ms: marked offline", device, at)
             group.lines.append(points.online_line(dev, False, at, "timeout"))
+        if self.seen_topic:
+            fresh = list(self.liveness.take_fresh().items())
+            for i in range(0, len(fresh), SEEN_CHUNK):
+                body = {"gateway": self.name, "seen": dict(fresh[i : i + SEEN_CHUNK])}
+                group.sends.append((self.seen_topic, body, None))
 
     def _commit(self, batch: list[Inbound], group: Group, now: int) -> None:
         self.dedup.begin()
@@ -307,13 +398,21 @@ class Gateway:
         self.counters.points += len(group.lines)
         if self.spool.lines >= self.settings.gateway.batch_lines:
             self.writer.wake.set()
-        generation = self._generation
         # Subscriptions are QoS 1 at most, so PUBACK is the only acknowledgement there is.
-        self.client.ack_many(
-            item.mid for item in group.acks if item.generation == generation and item.qos == 1
-        )
+        for session in self.sessions:
+            session.client.ack_many(
+                item.mid
+                for item in group.acks
+                if item.session is session
+                and item.generation == session.generation
+                and item.qos == 1
+            )
         for topic, payload, reply in group.sends:
             self._send(topic, payload, reply)
+        taps = [item.t_in for item in group.acks if item.t_in]
+        if taps:
+            ms = (time.monotonic() - min(taps)) * 1000
+            self.counters.tap_ms_max = max(self.counters.tap_ms_max, ms)
 
     def _send(self, topic: str, payload: dict[str, Any], reply: Reply | None) -> None:
         if reply is not None and not topic.startswith(contract.DEADLETTER_TOPIC):
@@ -322,11 +421,17 @@ class Gateway:
             except OSError as e:
                 log.warning("could not reply on %s: %s", topic, e)
             return
-        self.client.publish(topic, json.dumps(payload, separators=(",", ":")), qos=1)
+        client = self.ack_client if topic.endswith("/" + contract.ACK) else self.client
+        client.publish(topic, json.dumps(payload, separators=(",", ":")), qos=1)
 
     def _process(self, item: Inbound, now: int, group: Group) -> None:
         if item.qos:
             group.acks.append(item)
+        if item.skip:
+            return
+        if self.seen_topic and item.topic == self.seen_topic:
+            self._heard_elsewhere(item.payload)
+            return
         parts = contract.parse_topic(item.topic)
         if parts and parts[1] in contract.DOWNLINK:
             if parts[1] == contract.NEED:
@@ -430,6 +535,14 @@ class Gateway:
         }
         group.sends.append((contract.DEADLETTER_TOPIC, body, None))
 
+    def _heard_elsewhere(self, raw: bytes) -> None:
+        try:
+            seen = json.loads(raw)["seen"]
+            for device, ms in seen.items():
+                self.liveness.heard_elsewhere(device, int(ms))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            log.warning("ignoring a malformed message on %s: %.80r", self.seen_topic, raw)
+
     def _remember_need(self, device: str, raw: bytes) -> None:
         try:
             need = json.loads(raw)["need"]
@@ -457,6 +570,13 @@ class Gateway:
             else:
                 log.warning("spool below the alarm level again (%.0f%%)", c.spool_fill_pct)
         c.spool_alarm = alarm
+
+
+def _topic(raw: bytes) -> str:
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        return "(topic is not UTF-8)"
 
 
 def _split(lines: list[str], size: int) -> list[list[str]]:

@@ -31,6 +31,9 @@ class Stats:
     spool_bytes: int = 0
     spool_fill_pct: float = 0.0
     spool_alarm: int = 0  # 1 while the spool is fuller than gateway.spool_alarm_pct
+    # Longest time in the gateway of a tap since the last stats point: read from the
+    # socket to its `ack` handed to the MQTT client (ms).
+    tap_ms_max: float = 0.0
     rejected: Counter[str] = field(default_factory=Counter)
 
     def snapshot(self) -> dict[str, Any]:

@@ -50,6 +50,9 @@ class GatewaySettings(Section):
     # Empty: a plain subscription. A name: $share/<name>/... so several gateways split the load.
     shared_group: str = ""
     session_expiry_s: int = Field(3600, ge=0)
+    # Taps on an MQTT session of their own (client id <client_id>-taps), committed first,
+    # so a tap's ack does not wait behind a backlog of other messages.
+    tap_lane: bool = True
     registry_file: Path = Path("run/registry/devices.csv")
     # Card pseudonyms and roles; a tap with a card not listed is acked "unknown_card".
     # None: cards.csv next to registry_file.
