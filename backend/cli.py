@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from backend.alerts import cli as alerts_cli
+from backend.broker import cli as broker_cli
 from backend.cleaning import cli as cleaning_cli
 from backend.cleaning.need import NeedPublishError
 from backend.command import running_backend
@@ -108,3 +109,4 @@ def register(root: typer.Typer) -> None:
     root.add_typer(quality_cli.quality_app, name="quality")
     root.add_typer(people_cli.site_key_app, name="site-key")
     alerts_cli.register(root)
+    broker_cli.register(root)

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from backend.cleaning import need, planner, plans, roomtypes, shifts
+from backend.cleaning import need, planner, plans, rollups, roomtypes, shifts
 from backend.cleaning.planner import Need, Plan
 from backend.cleaning.savings import Savings, savings_by_building, savings_line, total
-from backend.cleaning.verification import DayVerification, verify
+from backend.cleaning.verification import DayVerification, RoomVisits, verify
 from backend.cleaning.visits import CONTEXT_MS, Visit, pair_and_write
 from backend.people import privacy, sitekey
 from backend.registry import Registry
@@ -193,9 +194,20 @@ class Backend:
         return found
 
     def verify(
-        self, day: date, now_ms: int, building: str | None = None
+        self,
+        day: date,
+        now_ms: int,
+        building: str | None = None,
+        counts: Mapping[str, RoomVisits] | None = None,
     ) -> dict[str, DayVerification]:
+        """`counts`: the day's visits counted per room (backend/cleaning/rollups.py), not read."""
         self._known(building)
+        if counts is not None:
+            buildings = [building] if building else [b.id for b in self.registry.buildings()]
+            return verify(
+                self.influx, self.plans(day, building), buildings, day, self.tz,
+                self.conf.lookback_days, now_ms, counts=counts,
+            )  # fmt: skip
         if self._verified[0] != now_ms:
             self._verified = (now_ms, {})
         found = self._verified[1].get((day, building))
@@ -218,9 +230,19 @@ class Backend:
         return total(per.values(), first, last, building)
 
     def savings_by_building(
-        self, first: date, last: date, now_ms: int, building: str | None = None
+        self,
+        first: date,
+        last: date,
+        now_ms: int,
+        building: str | None = None,
+        counts: Mapping[date, Mapping[str, RoomVisits]] | None = None,
     ) -> dict[str, Savings]:
+        """`counts`: visits per room and day; by default from the hourly rollups for the days
+        they hold in full (backend/cleaning/rollups.py), so savings outlive the person-level
+        visits."""
         self._known(building)
+        if counts is None:
+            counts = self.room_days(first, last, now_ms, building)
         by_day = {}
         day = first
         while day <= last:
@@ -228,8 +250,16 @@ class Backend:
             day = date.fromordinal(day.toordinal() + 1)
         return savings_by_building(
             self.influx, self.registry.rooms(), self.types, by_day, first, last, self.tz,
-            now_ms, building,
+            now_ms, building, counts,
         )  # fmt: skip
+
+    def room_days(
+        self, first: date, last: date, now_ms: int, building: str | None = None
+    ) -> dict[date, dict[str, RoomVisits]]:
+        """Visits counted per room for the days of first..last the rollups hold in full."""
+        return rollups.room_days(
+            self.influx, self.settings.storage, self.tz, first, last, now_ms, building
+        )
 
     def record_savings(self, first: date, last: date, now_ms: int) -> Savings:
         """Savings of first..last, also written as one `savings` point per building and day

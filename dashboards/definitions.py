@@ -1,14 +1,20 @@
 """The Pletfri dashboards: what facility staff see in Grafana. Queries are InfluxQL over the
-measurements of shared/CONTRACT.md (and the gateway's own `gateway` measurement)."""
+measurements of shared/CONTRACT.md (and the gateway's own `gateway` measurement).
+
+Panels over the bulky series (occupancy, need, device health) read `"$rp"` grouped by
+`$step`: raw points for short time ranges, the hourly or daily rollups for long ones
+(pletfri/storage.py, docs/dashboards.md). Counts of visits, taps and alerts read the raw
+points: few, and the person-level ones are kept only for backend.retention_days anyway."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from dashboards.model import dashboard, panel, query_variable, target
+from dashboards.model import dashboard, panel, policy_variables, query_variable, target
 
 B = '"building" =~ /^$building$/'
 R = '"room" =~ /^$room$/'
+SAVINGS = '"daily"."savings"'
 BUILDING = query_variable(
     "building", "Building", 'SHOW TAG VALUES FROM "occupancy" WITH KEY = "building"'
 )
@@ -57,8 +63,8 @@ def overview() -> dict[str, Any]:
                 "timeseries",
                 [
                     target(
-                        'SELECT sum("motion") FROM "occupancy" WHERE $timeFilter '
-                        "GROUP BY time($__interval) fill(0)",
+                        'SELECT sum("motion") FROM "$rp"."occupancy" WHERE $timeFilter '
+                        "GROUP BY time($step) fill(0)",
                         alias="motion",
                     )
                 ],
@@ -93,6 +99,7 @@ def overview() -> dict[str, Any]:
                 ],
             ),
         ],
+        policy_variables("building"),
     )
 
 
@@ -106,8 +113,8 @@ def building() -> dict[str, Any]:
                 "timeseries",
                 [
                     target(
-                        f'SELECT sum("motion") FROM "occupancy" WHERE {B} AND {R} AND $timeFilter '
-                        'GROUP BY time($__interval), "room" fill(0)',
+                        f'SELECT sum("motion") FROM "$rp_room"."occupancy" WHERE {B} AND {R} '
+                        'AND $timeFilter GROUP BY time($step_room), "room" fill(0)',
                         alias="$tag_room",
                     )
                 ],
@@ -118,8 +125,8 @@ def building() -> dict[str, Any]:
                 "timeseries",
                 [
                     target(
-                        f'SELECT last("score") FROM "need" WHERE {B} AND {R} AND $timeFilter '
-                        'GROUP BY time($__interval), "room"',
+                        f'SELECT max("score") FROM "$rp_room"."need" WHERE {B} AND {R} '
+                        'AND $timeFilter GROUP BY time($step_room), "room"',
                         alias="$tag_room",
                     )
                 ],
@@ -129,8 +136,8 @@ def building() -> dict[str, Any]:
                 "timeseries",
                 [
                     target(
-                        f'SELECT sum("presence_s") FROM "occupancy" WHERE {B} AND {R} '
-                        'AND $timeFilter GROUP BY time($__interval), "room" fill(0)',
+                        f'SELECT sum("presence_s") FROM "$rp_room"."occupancy" WHERE {B} AND {R} '
+                        'AND $timeFilter GROUP BY time($step_room), "room" fill(0)',
                         alias="$tag_room",
                     )
                 ],
@@ -148,7 +155,7 @@ def building() -> dict[str, Any]:
                 w=24,
             ),
         ],
-        [BUILDING, ROOM],
+        [BUILDING, ROOM, *policy_variables("room", "_room")],
     )
 
 
@@ -162,8 +169,8 @@ def device_health() -> dict[str, Any]:
                 "timeseries",
                 [
                     target(
-                        f'SELECT mean("batt_mv") FROM "device" WHERE {B} AND $timeFilter '
-                        'GROUP BY time($__interval), "device"',
+                        f'SELECT mean("batt_mv") FROM "$rp"."device" WHERE {B} AND $timeFilter '
+                        'GROUP BY time($step), "device"',
                         alias="$tag_device",
                     )
                 ],
@@ -174,8 +181,8 @@ def device_health() -> dict[str, Any]:
                 "timeseries",
                 [
                     target(
-                        f'SELECT max("queue") FROM "device" WHERE {B} AND $timeFilter '
-                        'GROUP BY time($__interval), "device"',
+                        f'SELECT max("queue") FROM "$rp"."device" WHERE {B} AND $timeFilter '
+                        'GROUP BY time($step), "device"',
                         alias="$tag_device",
                     )
                 ],
@@ -185,8 +192,8 @@ def device_health() -> dict[str, Any]:
                 "state-timeline",
                 [
                     target(
-                        f'SELECT last("online") FROM "device" WHERE {B} AND $timeFilter '
-                        'GROUP BY time($__interval), "device" fill(previous)',
+                        f'SELECT last("online") FROM "$rp"."device" WHERE {B} AND $timeFilter '
+                        'GROUP BY time($step), "device" fill(previous)',
                         alias="$tag_device",
                     )
                 ],
@@ -197,7 +204,7 @@ def device_health() -> dict[str, Any]:
                 "table",
                 [
                     target(
-                        f'SELECT last("batt_mv") AS "batt_mv" FROM "device" WHERE {B} '
+                        f'SELECT last("batt_mv") AS "batt_mv" FROM "$rp"."device" WHERE {B} '
                         'AND $timeFilter GROUP BY "device", "kind"',
                         table=True,
                     )
@@ -208,14 +215,14 @@ def device_health() -> dict[str, Any]:
                 "timeseries",
                 [
                     target(
-                        f'SELECT mean("rssi") FROM "device" WHERE {B} AND $timeFilter '
-                        'GROUP BY time($__interval), "device"',
+                        f'SELECT mean("rssi") FROM "$rp"."device" WHERE {B} AND $timeFilter '
+                        'GROUP BY time($step), "device"',
                         alias="$tag_device",
                     )
                 ],
             ),
         ],
-        [BUILDING],
+        [BUILDING, *policy_variables("building")],
     )
 
 
@@ -255,7 +262,8 @@ def alerts() -> dict[str, Any]:
 
 
 def savings() -> dict[str, Any]:
-    """From the backend's daily `savings` points (docs/backend.md)."""
+    """From the backend's daily `savings` points (docs/backend.md), as the daily rollup keeps
+    them for ever (the raw ones go with the raw retention policy)."""
     return dashboard(
         "pletfri-savings",
         "Pletfri: savings against the fixed schedule",
@@ -263,7 +271,7 @@ def savings() -> dict[str, Any]:
             panel(
                 "Cleanings avoided",
                 "stat",
-                [target(f'SELECT sum("avoided") FROM "savings" WHERE {B} AND $timeFilter')],
+                [target(f'SELECT sum("avoided") FROM {SAVINGS} WHERE {B} AND $timeFilter')],
                 w=6,
                 h=4,
             ),
@@ -272,7 +280,7 @@ def savings() -> dict[str, Any]:
                 "stat",
                 [
                     target(
-                        f'SELECT sum("minutes_saved") / 60 FROM "savings" WHERE {B} AND $timeFilter'
+                        f'SELECT sum("minutes_saved") / 60 FROM {SAVINGS} WHERE {B} AND $timeFilter'
                     )
                 ],
                 w=6,
@@ -282,14 +290,14 @@ def savings() -> dict[str, Any]:
             panel(
                 "Cleanings made (verified visits)",
                 "stat",
-                [target(f'SELECT sum("done") FROM "savings" WHERE {B} AND $timeFilter')],
+                [target(f'SELECT sum("done") FROM {SAVINGS} WHERE {B} AND $timeFilter')],
                 w=6,
                 h=4,
             ),
             panel(
                 "Risk: due and not cleaned",
                 "stat",
-                [target(f'SELECT sum("due_not_cleaned") FROM "savings" WHERE {B} AND $timeFilter')],
+                [target(f'SELECT sum("due_not_cleaned") FROM {SAVINGS} WHERE {B} AND $timeFilter')],
                 w=6,
                 h=4,
             ),
@@ -299,7 +307,7 @@ def savings() -> dict[str, Any]:
                 [
                     target(
                         f'SELECT sum("fixed_cleanings") AS "fixed schedule", sum("done") AS "made" '
-                        f'FROM "savings" WHERE {B} AND $timeFilter GROUP BY time(1d) fill(none)',
+                        f"FROM {SAVINGS} WHERE {B} AND $timeFilter GROUP BY time(1d) fill(none)",
                         table=True,
                     )
                 ],
@@ -312,7 +320,7 @@ def savings() -> dict[str, Any]:
                     target(
                         'SELECT sum("avoided") AS "avoided", '
                         'sum("minutes_saved") AS "minutes saved", '
-                        'sum("due_not_cleaned") AS "due, not cleaned" FROM "savings" '
+                        f'sum("due_not_cleaned") AS "due, not cleaned" FROM {SAVINGS} '
                         f'WHERE {B} AND $timeFilter GROUP BY "building"',
                         table=True,
                     )
@@ -322,7 +330,9 @@ def savings() -> dict[str, Any]:
         ],
         [
             query_variable(
-                "building", "Building", 'SHOW TAG VALUES FROM "savings" WITH KEY = "building"'
+                "building",
+                "Building",
+                'SHOW TAG VALUES FROM "savings" WITH KEY = "building"',
             )
         ],
         time_from="now-30d",

@@ -80,6 +80,37 @@ def query_variable(name: str, label: str, query: str, multi: bool = True) -> dic
     }
 
 
+def policy_variables(level: str, suffix: str = "") -> list[dict[str, Any]]:
+    """Hidden `$rp{suffix}` and `$step{suffix}`: the retention policy and GROUP BY step for
+    the dashboard's time range, from the `rp_config` table `pletfri storage setup` writes
+    (raw points for short ranges, hourly rollups for longer, daily beyond; docs/dashboards.md).
+    Re-read on every time range change ($__from and $__to are epoch milliseconds)."""
+    span = "$__to - $__from"
+    out = []
+    for name, field in ((f"rp{suffix}", "rp"), (f"step{suffix}", "step")):
+        query = (
+            f'SELECT "{field}" FROM "daily"."rp_config" WHERE "level" = \'{level}\' '
+            f'AND {span} > "start" AND {span} <= "end"'
+        )
+        out.append(
+            {
+                "type": "query",
+                "name": name,
+                "label": name,
+                "datasource": DATASOURCE,
+                "query": query,
+                "definition": query,
+                "refresh": 2,
+                "hide": 2,
+                "multi": False,
+                "includeAll": False,
+                "current": {},
+                "sort": 0,
+            }
+        )
+    return out
+
+
 ALERT_ANNOTATION = {
     "name": "Alerts",
     "datasource": DATASOURCE,

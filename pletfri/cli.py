@@ -13,8 +13,8 @@ import typer
 from backend import cli as backend_cli
 from dashboards import cli as dashboards_cli
 from gateway import cli as gateway_cli
-from pletfri import logs
-from pletfri.command import settings
+from pletfri import logs, storage_cli
+from pletfri.command import fail, settings
 from pletfri.services import ServiceError, running_stack
 from pletfri.settings import ConfigError
 from pletfri_host import cli as device_cli
@@ -59,7 +59,9 @@ def config_show(ctx: typer.Context) -> None:
     for section in s.values():
         if isinstance(section, dict):
             for key, value in section.items():
-                if value and any(word in key for word in SECRET_WORDS):
+                # broker.password_file is where the hashes are, not a secret itself.
+                secret = any(word in key for word in SECRET_WORDS) and not key.endswith("_file")
+                if value and secret:
                     section[key] = "***"
     typer.echo(json.dumps(s, indent=2))
 
@@ -74,11 +76,33 @@ def services_run(
     run_dir: Annotated[
         Path | None, typer.Option(help="Folder for the servers' config, data and logs.")
     ] = None,
+    logins: Annotated[
+        bool,
+        typer.Option(
+            help="Mosquitto with broker.password_file and broker.acl_file (`pletfri broker`): "
+            "no anonymous access."
+        ),
+    ] = False,
 ) -> None:
     """Start Mosquitto and InfluxDB on free loopback ports until Ctrl-C."""
-    folder = run_dir or settings(ctx).run.dir
-    with running_stack(folder) as stack:
+    s = settings(ctx)
+    folder = run_dir or s.run.dir
+    files: tuple[Path | None, Path | None] = (None, None)
+    if logins:
+        missing = [p for p in (s.broker.password_file, s.broker.acl_file) if not p.exists()]
+        if missing:
+            raise fail(
+                f"{', '.join(map(str, missing))} missing: make them first "
+                "(`pletfri broker account gateway`, `pletfri broker sync`; docs/broker.md)"
+            )
+        files = (s.broker.password_file, s.broker.acl_file)
+    with running_stack(folder, *files) as stack:
         typer.echo(f"mosquitto: mqtt://127.0.0.1:{stack.mosquitto.port}")
+        if logins:
+            typer.echo(
+                f"  logins and ACL on; reload with PLETFRI_BROKER__PID_FILE="
+                f"{stack.mosquitto.pid_file} pletfri broker reload"
+            )
         typer.echo(f"influxdb:  {stack.influxdb.url} (database {stack.influxdb.database})")
         typer.echo(
             f"point Pletfri at them with PLETFRI_MQTT__PORT={stack.mosquitto.port} "
@@ -98,6 +122,7 @@ for part in (
     backend_cli,
     dashboards_cli,
     sim_cli,
+    storage_cli,
 ):
     part.register(app)
 

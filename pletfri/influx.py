@@ -88,17 +88,21 @@ class Influx:
         except httpx.HTTPError:
             return False
 
-    def write(self, lines: Iterable[str], compress: bool = True) -> None:
-        """Write lines (time in ms). Raises InfluxError; a 4xx means the data is bad."""
+    def write(self, lines: Iterable[str], compress: bool = True, rp: str | None = None) -> None:
+        """Write lines (time in ms), to the retention policy `rp` or the database's default.
+        Raises InfluxError; a 4xx means the data is bad."""
         body = ("\n".join(lines) + "\n").encode()
         headers = {"Content-Type": "text/plain; charset=utf-8"}
         if compress:
             body = gzip.compress(body, compresslevel=1)
             headers["Content-Encoding"] = "gzip"
+        params = {"db": self.settings.database, "precision": "ms"}
+        if rp:
+            params["rp"] = rp
         try:
             r = self.http.post(
                 "/write",
-                params={"db": self.settings.database, "precision": "ms"},
+                params=params,
                 content=body,
                 headers=headers,
             )
@@ -107,11 +111,16 @@ class Influx:
         if r.status_code != 204:
             raise InfluxError(f"InfluxDB write failed ({r.status_code}): {r.text.strip()}")
 
-    def query(self, q: str, epoch: str = "ms") -> list[dict[str, Any]]:
-        """Run InfluxQL; return the rows of every series, each with its tags merged in."""
+    def query(
+        self, q: str, epoch: str = "ms", timeout_s: float | None = None
+    ) -> list[dict[str, Any]]:
+        """Run InfluxQL; return the rows of every series, each with its tags merged in.
+        `timeout_s`: for a statement known to be long (a backfill), instead of the setting."""
         try:
             r = self.http.post(
-                "/query", data={"db": self.settings.database, "q": q, "epoch": epoch}
+                "/query",
+                data={"db": self.settings.database, "q": q, "epoch": epoch},
+                timeout=timeout_s or self.settings.timeout_s,
             )
         except httpx.HTTPError as e:
             raise InfluxError(f"InfluxDB at {self.settings.url} unreachable: {e}") from e
@@ -124,6 +133,6 @@ class Influx:
             for series in result.get("series", []):
                 tags = series.get("tags", {})
                 cols = series["columns"]
-                for values in series["values"]:
+                for values in series.get("values", []):
                     rows.append({**tags, **dict(zip(cols, values, strict=True))})
         return rows

@@ -8,6 +8,7 @@ configuration itself, so credentials and an ACL can be added to Mosquitto's.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import shutil
@@ -126,23 +127,49 @@ class Server:
             self.proc = None
 
 
+@dataclass(frozen=True)
+class TlsListener:
+    """A second listener speaking MQTT over TLS with this certificate and key."""
+
+    cert_file: Path
+    key_file: Path
+    port: int = 0
+    # The devices' listener: a client's id becomes its user name, so a device cannot take
+    # over (disconnect) another client by connecting with that client's id.
+    username_as_clientid: bool = True
+
+
 @dataclass
 class Mosquitto(Server):
     port: int = 0
     tcp_nodelay: bool = True
-    # Extra configuration lines (password_file, acl_file, ...), appended verbatim.
+    # With a password file, every client must log in (no anonymous access); with an ACL,
+    # it may only use the topics granted to it (`pletfri broker`, docs/broker.md).
+    password_file: Path | None = None
+    acl_file: Path | None = None
+    tls: TlsListener | None = None
+    # Extra configuration lines, appended verbatim.
     extra: list[str] = field(default_factory=list)
 
     @property
     def config_file(self) -> Path:
         return self.dir / "mosquitto.conf"
 
+    @property
+    def pid_file(self) -> Path:
+        return self.dir / "mosquitto.pid"
+
+    @property
+    def tls_port(self) -> int:
+        return self.tls.port if self.tls else 0
+
     def write_config(self) -> None:
         data = self.dir / "data"
         data.mkdir(parents=True, exist_ok=True)
         lines = [
             f"listener {self.port} 127.0.0.1",
-            "allow_anonymous true",
+            f"allow_anonymous {'false' if self.password_file else 'true'}",
+            f"pid_file {self.pid_file}",
             "persistence true",
             f"persistence_location {data}/",
             # The gateway's persistent session must hold everything published while
@@ -161,6 +188,19 @@ class Mosquitto(Server):
             # Run as root, Mosquitto would switch to user "mosquitto", which cannot
             # write this run folder.
             lines.append("user root")
+        if self.password_file:
+            lines.append(f"password_file {self.password_file.resolve()}")
+        if self.acl_file:
+            lines.append(f"acl_file {self.acl_file.resolve()}")
+        if self.tls:
+            # Settings after a `listener` line belong to that listener.
+            lines += [
+                f"listener {self.tls.port} 127.0.0.1",
+                f"certfile {self.tls.cert_file.resolve()}",
+                f"keyfile {self.tls.key_file.resolve()}",
+            ]
+            if self.tls.username_as_clientid:
+                lines.append("use_username_as_clientid true")
         self.config_file.write_text("\n".join([*lines, *self.extra]) + "\n")
 
     def start(self, timeout: float = 15.0) -> Mosquitto:
@@ -174,11 +214,25 @@ class Mosquitto(Server):
                 f"port {self.port} on 127.0.0.1 is taken; pick another port or leave it "
                 "at 0 for a free one"
             )
+        if self.tls and not self.tls.port:
+            self.tls = dataclasses.replace(self.tls, port=free_port())
         self.write_config()
         self._spawn([binary, "-c", str(self.config_file)])
-        self._wait(lambda: _port_open(self.port), timeout)
-        log.info("mosquitto listening on 127.0.0.1:%d", self.port)
+        self._wait(
+            lambda: _port_open(self.port) and _port_open(self.tls_port or self.port), timeout
+        )
+        log.info(
+            "mosquitto listening on 127.0.0.1:%d%s%s",
+            self.port,
+            f", TLS on {self.tls_port}" if self.tls else "",
+            ", logins and ACL on" if self.password_file else "",
+        )
         return self
+
+    def reload(self) -> None:
+        """SIGHUP: Mosquitto reads its password file and ACL again."""
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGHUP)
 
 
 @dataclass
@@ -222,8 +276,10 @@ bind-address = "127.0.0.1:{self.rpc_port}"
   log-enabled = false
   max-body-size = 0
 
+# The rollups' continuous queries (pletfri/storage.py, `pletfri storage setup`).
 [continuous_queries]
-  enabled = false
+  enabled = true
+  log-enabled = false
 """
         )
 
@@ -262,12 +318,20 @@ class Stack:
     """Mosquitto and InfluxDB under one run folder."""
 
     dir: Path
+    # Mosquitto's password file and ACL (`pletfri broker`); none: anonymous access.
+    password_file: Path | None = None
+    acl_file: Path | None = None
     mosquitto: Mosquitto = field(init=False)
     influxdb: InfluxDB = field(init=False)
 
     def __post_init__(self) -> None:
         self.dir = self.dir.resolve()
-        self.mosquitto = Mosquitto("mosquitto", self.dir / "mosquitto")
+        self.mosquitto = Mosquitto(
+            "mosquitto",
+            self.dir / "mosquitto",
+            password_file=self.password_file,
+            acl_file=self.acl_file,
+        )
         self.influxdb = InfluxDB("influxdb", self.dir / "influxdb")
 
     def start(self) -> Stack:
@@ -292,9 +356,11 @@ class Stack:
 
 
 @contextlib.contextmanager
-def running_stack(run_dir: Path) -> Iterator[Stack]:
+def running_stack(
+    run_dir: Path, password_file: Path | None = None, acl_file: Path | None = None
+) -> Iterator[Stack]:
     """Start both servers; stop them on exit, on Ctrl-C and on errors."""
-    stack = Stack(run_dir)
+    stack = Stack(run_dir, password_file, acl_file)
     previous = signal.getsignal(signal.SIGTERM)
     # SIGTERM becomes KeyboardInterrupt, so the `finally` below stops the servers.
     if previous is signal.SIG_DFL:

@@ -30,6 +30,8 @@ class MqttSettings(Section):
     port: int = Field(1883, ge=1, le=65535)
     username: str | None = None
     password: str | None = None
+    # TLS with the server's certificate verified (chain and host name) against ca_file,
+    # or against the system's CAs when ca_file is not set (a Let's Encrypt certificate).
     tls: bool = False
     ca_file: Path | None = None
     keepalive_s: int = Field(30, ge=5, le=3600)
@@ -278,6 +280,49 @@ class DemoSettings(Section):
     last_seen_timeout_s: int = Field(10800, ge=60)
 
 
+class BrokerSettings(Section):
+    # Mosquitto's files as `pletfri broker` writes them (docs/broker.md); Mosquitto's own
+    # configuration names the same paths (password_file, acl_file, pid_file).
+    password_file: Path = Path("run/broker/passwd")
+    acl_file: Path = Path("run/broker/acl")
+    # Where Mosquitto writes its process id (its pid_file option), for `pletfri broker
+    # reload`; unset: reload the way the broker is run (systemctl reload mosquitto).
+    pid_file: Path | None = None
+
+
+class StorageSettings(Section):
+    """Retention policies and rollups on InfluxDB 1.x (`pletfri storage setup`)."""
+
+    # Raw points (15-minute occupancy, taps, visits, heartbeats ...) are kept this long in the
+    # raw retention policy; 0 keeps them for ever.
+    raw_days: int = Field(400, ge=0)
+    # Hourly rollups per room (per device for device health) are kept this long; 0: for ever.
+    hourly_days: int = Field(1830, ge=0)
+    # Daily rollups per building are kept for ever.
+    # Each hour the continuous queries roll up again the hours this far back, so points that
+    # arrive late (a device replaying its offline queue, visits paired later) are counted.
+    late_hours: int = Field(26, ge=1, le=24 * 30)
+    # The database's raw retention policy, where the gateway and the backend write.
+    raw_policy: str = Field("autogen", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    # Long-range backend queries (monthly report, savings) read the hourly rollups for the
+    # whole days they cover; false: always the raw points.
+    read_rollups: bool = True
+    # Dashboards read raw points for time ranges up to this, hourly rollups up to
+    # `dashboard_hourly_days`, daily rollups beyond (the `$rp` variable).
+    dashboard_raw_days: float = Field(8.0, gt=0)
+    dashboard_hourly_days: float = Field(93.0, gt=0)
+
+    @model_validator(mode="after")
+    def _ranges_in_order(self) -> StorageSettings:
+        if self.dashboard_hourly_days <= self.dashboard_raw_days:
+            raise ValueError(
+                f"dashboard_hourly_days ({self.dashboard_hourly_days:g}) must exceed "
+                f"dashboard_raw_days ({self.dashboard_raw_days:g}): the hourly rollups serve "
+                "the ranges between them"
+            )
+        return self
+
+
 class RunSettings(Section):
     # Where the service runner keeps the servers' configuration, data and logs.
     dir: Path = Path("run")
@@ -297,6 +342,8 @@ class Settings(BaseSettings):
     report: ReportSettings = ReportSettings()
     quality: QualitySettings = QualitySettings()
     demo: DemoSettings = DemoSettings()
+    broker: BrokerSettings = BrokerSettings()
+    storage: StorageSettings = StorageSettings()
     run: RunSettings = RunSettings()
 
     @classmethod

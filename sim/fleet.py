@@ -150,8 +150,8 @@ class Fleet:
         link = self.links[device]
         link.online = online  # off the air, the link's connection is gone too
         if not online:
-            # The broker would publish the station's Last Will; over a shared connection
-            # the simulator does it for the device.
+            # The broker would publish the station's Last Will; the simulator's connections
+            # carry none (they outlive the radio), so the simulator does it for the device.
             self.pool.publish(device, contract.STATUS, contract.STATUS_OFFLINE, retain=True)
         self.stations[device].poll(now_ms)
 

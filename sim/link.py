@@ -1,27 +1,35 @@
-"""Many simulated devices over a few real MQTT connections, paced so the broker keeps up.
+"""Simulated devices over real MQTT connections, paced so the broker keeps up.
 
-A real device has a connection of its own; thousands of them would cost thousands of
-sockets and threads here, so devices share a few paho clients (picked by a hash of the
-device id, so a device's messages stay in order). What a shared connection cannot carry
-is a per-device Last Will: the fleet publishes the retained `offline` status itself when
-it takes a device off the air, as the broker would have done.
+With `logins` (device id -> password) every device has a connection of its own and logs
+in as itself, as on the wall: the broker's ACL then holds each one to its own topics.
+Without, devices share a few connections (picked by a hash of the device id, so a
+device's messages stay in order), for a broker without logins or for the load
+generators' `simulator` account.
 
 Publishing is paced by a token bucket: an unpaced QoS 1 flood makes Mosquitto collapse
 (shared/research/baselines.md). The clients have no network threads: `publish` writes to
-the socket at once and `pump()` reads broker acknowledgements and downlink messages and
-hands them to the devices, all in the caller's thread. Four network threads fighting the
-fleet for the interpreter lock cost more than the fleet itself; and the firmware logic
-stays single-threaded, as on the device.
+the socket at once and `pump()` asks one selector which sockets have something to read,
+reads those, and hands broker acknowledgements and downlink messages to the devices, all
+in the caller's thread. Network threads fighting the fleet for the interpreter lock cost
+more than the fleet itself, and thousands of them would not fit at all; the firmware
+logic stays single-threaded, as on the device.
+
+The connections carry no Last Will (they outlive a simulated device's radio going off the
+air): the fleet publishes the retained `offline` status itself when it takes a device off
+the air, as the broker would have done.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
-import threading
+import os
+import selectors
+import ssl
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -33,6 +41,33 @@ log = logging.getLogger(__name__)
 
 Acked = Callable[[], None]
 Incoming = Callable[[str, str, bytes], None]  # device, channel, payload
+
+# CONNECTs waiting for their CONNACK at once: a burst of thousands overflows Mosquitto's
+# listen backlog, and each dropped SYN costs the kernel's one-second retry.
+CONNECT_WINDOW = 64
+# Real seconds between keepalive checks of every connection.
+MISC_INTERVAL_S = 2.0
+# select() cannot watch a descriptor from 1024 up, and paho's own network loop (the
+# backend's need publisher, in the demo's process) uses it: the pool keeps below this.
+SELECT_LIMIT = 1024
+
+
+@contextlib.contextmanager
+def _above_select_limit() -> Iterator[None]:
+    """Sockets made inside get descriptors >= SELECT_LIMIT: the free ones below are held
+    meanwhile (the kernel hands out the lowest free one) and released afterwards."""
+    held = []
+    try:
+        while True:
+            fd = os.open(os.devnull, os.O_RDONLY)
+            if fd >= SELECT_LIMIT:
+                os.close(fd)
+                break
+            held.append(fd)
+        yield
+    finally:
+        for fd in held:
+            os.close(fd)
 
 
 class LinkError(Exception):
@@ -47,9 +82,9 @@ class Pool:
         rate: float,
         max_inflight: int = 2000,
         client_prefix: str = "pletfri-sim",
+        logins: Mapping[str, str] | None = None,
     ) -> None:
         self.rate = rate
-        self.max_inflight = max_inflight
         self.published = 0
         self.acked = 0
         # Messages by channel, and the occupancy period records inside them.
@@ -60,55 +95,111 @@ class Pool:
         self._pending: dict[tuple[int, int], Acked | None] = {}
         self._acks: collections.deque[tuple[int, int]] = collections.deque()
         self._inbox: collections.deque[tuple[str, bytes]] = collections.deque()
-        self._connected = [threading.Event() for _ in range(connections)]
         self._settings = settings
         self.on_message: Incoming | None = None
-        self._subscriptions: list[str] = []
-        self.clients = [self._client(i, f"{client_prefix}-{i}") for i in range(connections)]
+        self._channels: tuple[str, ...] = ()
+        self._refused: list[str] = []
+        self._up: set[int] = set()
+        self._selector = selectors.DefaultSelector()
+        self._misc_at = 0.0
+        # Clients whose last publish did not fit into the socket at once.
+        self._dirty: set[int] = set()
+        # Unacknowledged messages of the whole pool, however many connections carry them.
+        self.max_inflight = max_inflight * connections
+        self.own = logins is not None
+        if logins is not None:
+            devices = sorted(logins)
+            self._by_device = {d: i for i, d in enumerate(devices)}
+            self.clients = [self._client(i, d, d, logins[d]) for i, d in enumerate(devices)]
+        else:
+            self._by_device = {}
+            self.clients = [
+                self._client(i, f"{client_prefix}-{i}", settings.username, settings.password)
+                for i in range(connections)
+            ]
+        # A device has a few messages in flight at most; a shared connection, thousands.
+        per_client = max_inflight if logins is None else 100
+        for c in self.clients:
+            c.max_inflight_messages_set(per_client)
 
-    def _client(self, i: int, client_id: str) -> mqtt.Client:
+    def _client(
+        self, i: int, client_id: str, user: str | None, password: str | None
+    ) -> mqtt.Client:
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-        if self._settings.username:
-            c.username_pw_set(self._settings.username, self._settings.password)
-        c.max_inflight_messages_set(self.max_inflight)
+        if user:
+            c.username_pw_set(user, password)
+        if self._settings.tls:
+            ca = self._settings.ca_file
+            c.tls_set(ca_certs=str(ca) if ca else None)
 
         def on_connect(client, userdata, flags, reason_code, properties):  # type: ignore[no-untyped-def]
             if reason_code.is_failure:
-                log.error("broker refused simulator connection %d: %s", i, reason_code)
+                self._refused.append(f"{client_id}: {reason_code}")
                 return
-            if self._subscriptions:
-                client.subscribe([(t, 1) for t in self._subscriptions])
-            self._connected[i].set()
+            if self._channels:
+                if self.own:
+                    subs = [(contract.topic(client_id, ch), 1) for ch in self._channels]
+                else:
+                    subs = [(contract.subscription(ch), 1) for ch in self._channels]
+                client.subscribe(subs)
+            self._up.add(i)
 
         c.on_connect = on_connect
-        # paho calls these with its own locks held: only queue here.
+        # Only queue here: the work happens in pump(), outside paho's locks.
         c.on_publish = lambda client, u, mid, rc, p: self._acks.append((i, mid))
         c.on_message = lambda client, u, m: self._inbox.append((m.topic, m.payload))
         return c
 
     def subscribe(self, channels: tuple[str, ...]) -> None:
         """Receive these downlink channels for every device (before `start`)."""
-        self._subscriptions = [contract.subscription(ch) for ch in channels]
+        self._channels = channels
 
-    def start(self, timeout: float = 10.0) -> None:
-        for c in self.clients:
-            c.connect(self._settings.host, self._settings.port, self._settings.keepalive_s)
-        deadline = time.monotonic() + timeout
-        while not all(ev.is_set() for ev in self._connected):
-            if time.monotonic() > deadline:
+    def start(self, timeout: float = 60.0) -> None:
+        with _above_select_limit() if self.own else contextlib.nullcontext():
+            self._connect_all(time.monotonic() + timeout)
+        log.info("%d simulator connections up", len(self.clients))
+
+    def _connect_all(self, deadline: float) -> None:
+        s = self._settings
+        for i, c in enumerate(self.clients):
+            while i - len(self._up) >= CONNECT_WINDOW:
+                self._wait_connacks(deadline)
+            try:
+                c.connect(s.host, s.port, s.keepalive_s)
+            except (OSError, ssl.SSLError) as e:
                 raise LinkError(
-                    f"simulator connections to {self._settings.host}:{self._settings.port} "
-                    f"not up within {timeout:.0f} s; is the broker running?"
-                )
-            for c in self.clients:
-                c.loop(timeout=0.01)
+                    f"simulator cannot connect to {s.host}:{s.port}: {e}; is the broker running"
+                    f"{' with TLS and this CA' if s.tls else ''}?"
+                ) from None
+            self._selector.register(c.socket(), selectors.EVENT_READ, c)
+        while len(self._up) < len(self.clients):
+            self._wait_connacks(deadline)
+
+    def _wait_connacks(self, deadline: float) -> None:
+        if self._refused:
+            raise LinkError(
+                f"the broker refused {len(self._refused)} simulator logins, e.g. "
+                f"{self._refused[0]}; are the broker's password file and ACL this run's?"
+            )
+        if time.monotonic() > deadline:
+            s = self._settings
+            raise LinkError(
+                f"{len(self.clients) - len(self._up)} simulator connections to "
+                f"{s.host}:{s.port} not up in time; is the broker running?"
+            )
+        self._read(0.01)
 
     def stop(self) -> None:
         for c in self.clients:
             c.disconnect()
-            c.loop(timeout=0.1)
+        self._selector.close()
 
     def _index(self, device: str) -> int:
+        if self.own:
+            try:
+                return self._by_device[device]
+            except KeyError:
+                raise LinkError(f"{device} has no login in this simulator run") from None
         return zlib.crc32(device.encode()) % len(self.clients)
 
     def _pace(self) -> None:
@@ -117,7 +208,7 @@ class Pool:
             self._tokens = min(self.rate / 10, self._tokens + (now - self._last) * self.rate)
             self._last = now
             inflight = self.published - self.acked
-            if self._tokens >= 1 and inflight < self.max_inflight * len(self.clients):
+            if self._tokens >= 1 and inflight < self.max_inflight:
                 self._tokens -= 1
                 return
             self.pump()
@@ -135,7 +226,12 @@ class Pool:
         """Send one device's message; `on_acked` runs in `pump()` once the broker has it."""
         self._pace()
         i = self._index(device)
-        info = self.clients[i].publish(contract.topic(device, channel), payload, qos, retain)
+        c = self.clients[i]
+        info = c.publish(contract.topic(device, channel), payload, qos, retain)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            raise LinkError(f"{device}: cannot publish: {mqtt.error_string(info.rc)}")
+        if c.want_write():
+            self._dirty.add(i)
         self.published += 1
         self.sent[channel] += 1
         if channel == contract.OCCUPANCY:
@@ -148,14 +244,38 @@ class Pool:
             return
         self._pending[(i, info.mid)] = on_acked
 
+    def _read(self, timeout: float) -> None:
+        for key, _ in self._selector.select(timeout):
+            c: mqtt.Client = key.data
+            sock = c.socket()
+            while True:
+                rc = c.loop_read()
+                if rc != mqtt.MQTT_ERR_SUCCESS:
+                    raise LinkError(
+                        f"simulator connection to the broker failed: {mqtt.error_string(rc)}"
+                    )
+                # TLS: records already decrypted wait in the socket object, not the kernel.
+                if not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+                    break
+            if c.want_write():
+                c.loop_write()
+
     def pump(self) -> None:
         """Read and write the sockets; hand acknowledgements and downlink to the devices."""
-        for c in self.clients:
-            rc = c.loop(timeout=0)
-            if rc != mqtt.MQTT_ERR_SUCCESS:
-                raise LinkError(
-                    f"simulator connection to the broker failed: {mqtt.error_string(rc)}"
-                )
+        self._read(0)
+        for i in list(self._dirty):
+            c = self.clients[i]
+            c.loop_write()
+            if not c.want_write():
+                self._dirty.discard(i)
+        now = time.monotonic()
+        if now >= self._misc_at:
+            # Keepalive pings, and writes a full socket buffer held back.
+            self._misc_at = now + MISC_INTERVAL_S
+            for c in self.clients:
+                c.loop_misc()
+                if c.want_write():
+                    c.loop_write()
         while self._acks:
             # `publish` recorded the mid before this thread could see its ack.
             cb = self._pending.pop(self._acks.popleft(), None)

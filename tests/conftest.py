@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from pletfri import storage
 from pletfri.influx import Influx
 from pletfri.services import Stack, running_stack
 from pletfri.settings import Settings, load_settings
@@ -44,7 +45,7 @@ def settings(stack: Stack, tmp_path: Path) -> Settings:
     Influx(load_settings(**stack.settings_overrides()).influx).query(f'CREATE DATABASE "{db}"')
     overrides = stack.settings_overrides()
     overrides["influx"]["database"] = db
-    return load_settings(
+    s = load_settings(
         **overrides,
         gateway={
             "registry_file": tmp_path / "devices.csv",
@@ -53,7 +54,14 @@ def settings(stack: Stack, tmp_path: Path) -> Settings:
         },
         backend={"database_file": tmp_path / "registry.sqlite"},
         run={"dir": tmp_path / "run"},
+        # Raw points kept for ever: the tests' data carries fixed dates, which a raw retention
+        # policy would drop as they age.
+        storage={"raw_days": 0},
     )
+    # Retention policies and rollups, as production's install makes them.
+    with Influx(s.influx) as influx:
+        storage.setup(influx, s.storage, s.backend.timezone)
+    return s
 
 
 @pytest.fixture

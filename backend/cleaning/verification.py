@@ -50,6 +50,18 @@ class DayVerification:
     unverifiable_rooms: list[str] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class RoomVisits:
+    """One room's visits of one day, counted: all that the books need of them, and what the
+    hourly rollups keep once the person-level visits are gone (pletfri/storage.py)."""
+
+    building: str
+    visits: int = 0
+    short: int = 0
+    incomplete: int = 0
+    buddy: int = 0
+
+
 def cleanings_done(due_rooms: Iterable[str], visits: Mapping[str, int]) -> list[bool]:
     """Whether each of a day's planned cleanings counts as done, given each room's number of
     visits that local day (so far).
@@ -126,19 +138,33 @@ def verify(
     lookback_days: int,
     now_ms: int,
     unneeded: bool = True,
+    counts: Mapping[str, RoomVisits] | None = None,
 ) -> dict[str, DayVerification]:
-    """Verification of `day` for each building, as far as it can be judged at now_ms."""
+    """Verification of `day` for each building, as far as it can be judged at now_ms.
+
+    `counts`: the day's visits counted per room (from the rollups) instead of read one by
+    one; then `unneeded` is not judged (it needs each visit's time).
+    """
     start, end = day_window(day, tz)
     until = min(end, now_ms)
     wanted = set(buildings)
     out = {b: DayVerification(b, day) for b in buildings}
-    only = buildings[0] if len(buildings) == 1 else None
-    history = read_visits(influx, start - (lookback_days * DAY_MS if unneeded else 0), until, only)
-    history = [v for v in history if v.building in wanted]
+    today: list[Visit] = []
     earlier: dict[str, list[int]] = defaultdict(list)
-    for v in history:
-        earlier[v.room].append(v.arrive_ms)
-    today = [v for v in history if v.arrive_ms > start]
+    if counts is None:
+        only = buildings[0] if len(buildings) == 1 else None
+        since = start - (lookback_days * DAY_MS if unneeded else 0)
+        history = [v for v in read_visits(influx, since, until, only) if v.building in wanted]
+        for v in history:
+            earlier[v.room].append(v.arrive_ms)
+        today = [v for v in history if v.arrive_ms > start]
+        counts = {}
+        for v in today:
+            c = counts.setdefault(v.room, RoomVisits(v.building))
+            c.visits += 1
+    else:
+        unneeded = False
+        counts = {room: c for room, c in counts.items() if c.building in wanted}
     due: list[tuple[Plan, str]] = []
     for plan in sorted(plans, key=lambda p: p.start_ms):
         if plan.building not in wanted or plan.day != day:
@@ -151,7 +177,7 @@ def verify(
                 continue
             book.planned += 1
             due.append((plan, e.room))
-    visited = Counter(v.room for v in today)
+    visited = Counter({room: c.visits for room, c in counts.items()})
     for (plan, room), done in zip(due, cleanings_done([r for _, r in due], visited), strict=True):
         if done:
             continue
@@ -162,19 +188,22 @@ def verify(
         else:
             book.pending += 1
     due_rooms = {r for _, r in due}
-    for v in today:
-        book = out[v.building]
-        book.done += 1
-        if v.room not in due_rooms:
-            book.unplanned += 1
-            book.unplanned_rooms.append(v.room)
-        if v.short:
-            book.too_short += 1
-            book.short_rooms.append(v.room)
-        if not v.complete:
-            book.no_leave_tap += 1
-        if v.buddy:
-            book.buddy_visits += 1
+    # One visit at a time when they were read (the rooms listed in visit order), a room's
+    # count at a time when they came counted.
+    each = [
+        (v.room, RoomVisits(v.building, 1, int(v.short), int(not v.complete), int(bool(v.buddy))))
+        for v in today
+    ]
+    for room, c in each or sorted(counts.items()):
+        book = out[c.building]
+        book.done += c.visits
+        if room not in due_rooms:
+            book.unplanned += c.visits
+            book.unplanned_rooms += [room] * c.visits
+        book.too_short += c.short
+        book.short_rooms += [room] * c.short
+        book.no_leave_tap += c.incomplete
+        book.buddy_visits += c.buddy
     for v in unneeded_visits(influx, today, earlier) if unneeded else []:
         out[v.building].unneeded += 1
         out[v.building].unneeded_rooms.append(v.room)

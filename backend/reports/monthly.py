@@ -171,6 +171,8 @@ def monthly(
     report.quality = inspections.summary(backend.registry, month_first, last, building)
     rows = {b: BuildingRow(b, names[b]) for b in ([building] if building else sorted(names))}
     kept = kept_days(backend.registry, first, last, building)
+    # Visits counted per room and day from the hourly rollups where they hold the day.
+    counted = backend.room_days(first, last, now_ms, building)
     saved: dict[str, list[Savings]] = {}
     day = first
     while day <= last:
@@ -178,8 +180,10 @@ def monthly(
         if day in kept:
             verified, savings = kept[day]
         else:
-            verified = list(backend.verify(day, now_ms, building).values())
-            savings = list(backend.savings_by_building(day, day, now_ms, building).values())
+            verified = list(backend.verify(day, now_ms, building, counted.get(day)).values())
+            savings = list(
+                backend.savings_by_building(day, day, now_ms, building, counted).values()
+            )
         for sv in savings:
             saved.setdefault(sv.building or "", []).append(sv)
         for v in verified:

@@ -34,6 +34,34 @@ def tcp_connect(host, port, timeout_s):
     return s
 
 
+def tls_connect(cadata):
+    """A `connect` for MQTTClient that speaks TLS and checks the broker's certificate
+    against `cadata` (the CA's certificate, DER) and the host name it was asked for."""
+    import ssl
+
+    def connect(host, port, timeout_s):
+        raw = tcp_connect(host, port, timeout_s)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(cadata=cadata)
+        try:
+            return ctx.wrap_socket(raw, server_hostname=host)
+        except OSError:  # ssl.SSLError is one on CPython; mbedtls raises OSError
+            raw.close()
+            raise
+
+    return connect
+
+
+def _send_of(s):
+    # MicroPython's TLS socket is a stream: write(), no sendall().
+    return getattr(s, "sendall", None) or s.write
+
+
+def _recv_of(s):
+    return getattr(s, "recv", None) or s.read
+
+
 class MQTTClient:
     def __init__(
         self,
@@ -76,7 +104,7 @@ class MQTTClient:
         if s is None:
             raise OSError("not connected")
         try:
-            s.sendall(data)
+            _send_of(s)(data)
         except OSError:
             self.close(False)
             raise
@@ -106,7 +134,7 @@ class MQTTClient:
         pkt = None
         try:
             while pkt is None:
-                chunk = s.recv(16)
+                chunk = _recv_of(s)(16)
                 if not chunk:
                     raise OSError("broker closed the connection before CONNACK")
                 self._buf += chunk
@@ -141,10 +169,13 @@ class MQTTClient:
             poller = self._poller
             if s is None or poller is None:
                 return  # closed while handling what came in
-            if not poller.poll(0):
+            # CPython's TLS socket holds decrypted bytes the poller cannot see (pending);
+            # MicroPython's poll counts them itself.
+            pending = getattr(s, "pending", None)
+            if not (pending and pending()) and not poller.poll(0):
                 break
             try:
-                chunk = s.recv(512)
+                chunk = _recv_of(s)(512)
             except OSError:
                 self.close(False)
                 raise
@@ -191,7 +222,7 @@ class MQTTClient:
         self._poller = None
         try:
             if clean:
-                s.sendall(codec.disconnect())
+                _send_of(s)(codec.disconnect())
         except OSError:
             pass  # going away anyway
         s.close()
@@ -206,4 +237,5 @@ def client_for(cfg):
         cfg["mqtt_user"],
         cfg["mqtt_password"],
         cfg["keepalive_s"],
+        connect=tls_connect(cfg["ca_der"]) if cfg.get("tls") else tcp_connect,
     )

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from pletfri.command import fail
+from pletfri.command import fail, settings
 
 app = typer.Typer(
     help="Devices: provisioning over USB serial, the firmware build, the energy model.",
@@ -22,13 +22,33 @@ FIRMWARE = Path(__file__).resolve().parent.parent
 
 @app.command()
 def provision(
+    ctx: typer.Context,
     port: Annotated[str, typer.Option(help="serial port of the device, e.g. /dev/ttyUSB0")],
     device: Annotated[str, typer.Option(help="device id, e.g. nfc-a4cf12f0b3c1")],
     wifi_ssid: Annotated[str, typer.Option(help="Wi-Fi network name")],
     wifi_password: Annotated[str, typer.Option(help="Wi-Fi password")],
-    broker: Annotated[str, typer.Option(help="MQTT broker as mqtt://host:port")],
+    broker: Annotated[
+        str, typer.Option(help="MQTT broker as mqtt://host:port, over TLS mqtts://host:8883")
+    ],
     mqtt_user: Annotated[str | None, typer.Option(help="MQTT user name")] = None,
-    mqtt_password: Annotated[str | None, typer.Option(help="MQTT password")] = None,
+    mqtt_password: Annotated[
+        str | None, typer.Option(help="MQTT password (default: a new login, see --login)")
+    ] = None,
+    login: Annotated[
+        bool,
+        typer.Option(
+            help="Give the device a new MQTT login of its own: user = device id, a generated "
+            "password written to the device and stored only hashed in broker.password_file "
+            "(the device must be in the registry). --no-login: none (a broker without logins)."
+        ),
+    ] = True,
+    reload: Annotated[
+        bool, typer.Option("--reload", help="Then SIGHUP Mosquitto (broker.pid_file).")
+    ] = False,
+    ca_file: Annotated[
+        Path | None,
+        typer.Option(help="PEM certificate of the CA that signed the broker's (for mqtts://)"),
+    ] = None,
     site_key: Annotated[
         str | None, typer.Option(help="the site's card key as hex (stations; 32+ hex digits)")
     ] = None,
@@ -37,9 +57,25 @@ def provision(
     send_s: Annotated[int | None, typer.Option(help="sensor radio wake interval, s")] = None,
     baudrate: Annotated[int, typer.Option(help="serial speed")] = 115200,
 ) -> None:
-    """Write the device's config.json over the raw REPL and read it back to verify."""
+    """Write the device's config.json over the raw REPL and read it back to verify.
+
+    By default the device gets an MQTT login of its own (docs/broker.md); its old one,
+    if any, stops working with the next broker reload.
+    """
+    # The broker's files are the platform's side: imported only when used.
+    from backend.broker import accounts
+    from backend.broker.passwords import PasswordFileError, new_password
     from pletfri_host.provision import ProvisionError
     from pletfri_host.provision import provision as run
+
+    s = settings(ctx)
+    new_login = login and mqtt_password is None
+    if new_login:
+        try:
+            accounts.check_login_device(s.backend.database_file, device)
+        except accounts.BrokerError as e:
+            raise fail(f"{e} (or give --mqtt-password, or --no-login)") from None
+        mqtt_user, mqtt_password = device, new_password()
 
     cfg: dict[str, Any] = {
         "device": device,
@@ -48,7 +84,12 @@ def provision(
         "broker": broker,
         "ntp_host": ntp_host,
     }
+    try:
+        ca_pem = ca_file.read_text() if ca_file else None
+    except (OSError, UnicodeDecodeError) as e:
+        raise fail(f"cannot read --ca-file {ca_file}: {e}") from None
     optional = {
+        "ca_pem": ca_pem,
         "mqtt_user": mqtt_user,
         "mqtt_password": mqtt_password,
         "site_key": site_key,
@@ -61,6 +102,18 @@ def provision(
     except ProvisionError as e:
         raise fail(str(e)) from None
     typer.echo(f"{device}: config.json written to {port} and verified")
+    if new_login and mqtt_password is not None:
+        # Only once the device holds it: a failed write leaves the old login working.
+        try:
+            accounts.set_password(s.broker, device, mqtt_password)
+            if reload:
+                accounts.reload(s.broker.pid_file)
+        except (accounts.BrokerError, PasswordFileError) as e:
+            raise fail(f"the device has its new password, the broker not yet: {e}") from None
+        typer.echo(
+            f"{device}: MQTT login {device} in {s.broker.password_file}"
+            + (", broker reloaded" if reload else "; reload the broker (pletfri broker reload)")
+        )
 
 
 @app.command()

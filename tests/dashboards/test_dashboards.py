@@ -19,7 +19,9 @@ import pytest
 from dashboards.definitions import all_dashboards
 from dashboards.files import JSON_DIR, read_all, render
 from dashboards.push import PushError, push
+from pletfri import storage
 from pletfri.influx import Influx, line
+from pletfri.settings import Settings
 
 HOUR = 3_600_000
 
@@ -99,10 +101,13 @@ def sample_lines(t0: int) -> list[str]:
     return out
 
 
-def expand(query: str, t0: int, t1: int) -> str:
-    """Grafana's macro and variable expansion for one building, all rooms."""
+def expand(query: str, t0: int, t1: int, rp: str = "autogen", step: str = "15m") -> str:
+    """Grafana's macro and variable expansion for one building, all rooms; `rp` and `step`
+    are what the dashboards' retention-policy variables chose."""
     q = query.replace("$timeFilter", f"time >= {t0}ms AND time <= {t1}ms")
-    q = q.replace("$__interval", "1h")
+    q = q.replace("$__interval", "1h").replace("$__from", str(t0)).replace("$__to", str(t1))
+    q = q.replace("$rp_room", rp if rp != "daily" else "hourly").replace("$rp", rp)
+    q = q.replace("$step_room", step).replace("$step", step)
     q = q.replace("/^$building$/", "/^(b001)$/").replace("/^$room$/", "/^.*$/")
     assert not re.search(r"\$(?!/)", q), f"unexpanded macro in {q}"
     return q
@@ -118,22 +123,70 @@ def queries(d: dict[str, Any]) -> Iterator[tuple[str, str]]:
         yield f"{d['uid']} / annotation {a['name']}", a["query"]
 
 
+@pytest.fixture
+def rolled_up(influx: Influx, settings: Settings) -> tuple[Influx, int]:
+    t0 = (int(time.time() * 1000) // HOUR - 48) * HOUR
+    influx.write(sample_lines(t0))
+    storage.backfill(influx, settings.storage, settings.backend.timezone, t0, t0 + 24 * HOUR)
+    return influx, t0
+
+
 def test_committed_json_is_current() -> None:
     for d in all_dashboards():
         path = JSON_DIR / f"{d['uid']}.json"
         assert path.read_text() == render(d), f"{path} is stale: run `pletfri dashboards build`"
 
 
-def test_every_query_returns_data_from_real_influxdb(influx: Influx) -> None:
-    t0 = (int(time.time() * 1000) // HOUR - 48) * HOUR
-    influx.write(sample_lines(t0))
+def test_every_query_returns_data_from_real_influxdb(rolled_up: tuple[Influx, int]) -> None:
+    """Over two days, as Grafana shows them: raw points (savings: the daily rollup, whose
+    point is at the local midnight before t0)."""
+    influx, t0 = rolled_up
     empty = []
     for d in read_all():
         for where, q in queries(d):
-            rows = influx.query(expand(q, t0, t0 + 24 * HOUR))
+            rows = influx.query(expand(q, t0 - 24 * HOUR, t0 + 24 * HOUR))
             if not rows:
                 empty.append(where)
     assert empty == []
+
+
+def test_long_ranges_read_the_rollups(rolled_up: tuple[Influx, int]) -> None:
+    """Every panel that switches returns data from the hourly and from the daily rollups."""
+    influx, t0 = rolled_up
+    switching = 0
+    empty = []
+    for d in read_all():
+        for where, q in queries(d):
+            if '"$rp' not in q:
+                continue
+            switching += 1
+            for rp, step in (("hourly", "1h"), ("daily", "1d")):
+                if not influx.query(expand(q, t0 - 24 * HOUR, t0 + 48 * HOUR, rp, step)):
+                    empty.append(f"{where} ({rp})")
+    assert switching >= 9 and empty == []
+
+
+def test_policy_variables_follow_the_time_range(rolled_up: tuple[Influx, int]) -> None:
+    influx, _ = rolled_up
+    by_uid = {d["uid"]: d for d in read_all()}
+    overview, building = by_uid["pletfri-overview"], by_uid["pletfri-building"]
+    variables = {
+        v["name"]: v["query"]
+        for d in (overview, building)
+        for v in d["templating"]["list"]
+        if v["name"].startswith(("rp", "step"))
+    }
+    day = 24 * HOUR
+    for days, rp, step, rp_room in (
+        (1, "autogen", "15m", "autogen"),
+        (30, "hourly", "1h", "hourly"),
+        (365, "daily", "1d", "hourly"),
+    ):
+        got = {
+            name: [r[name.split("_")[0]] for r in influx.query(expand(q, 0, days * day))]
+            for name, q in variables.items()
+        }
+        assert got == {"rp": [rp], "step": [step], "rp_room": [rp_room], "step_room": [step]}
 
 
 def test_variable_query_is_scoped_by_building(influx: Influx) -> None:

@@ -11,12 +11,15 @@ import threading
 import time
 import tty
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import serial
 from typer.testing import CliRunner
 
+from backend.broker import passwords
+from backend.registry import Building, Device, Registry, RegistryData, Room
 from pletfri.cli import app as cli
 from pletfri_host import provision as prov
 
@@ -174,19 +177,63 @@ def test_silent_port_times_out_with_advice() -> None:
         os.close(slave)
 
 
-def test_cli_provision_and_show(device: tuple[FakeDevice, str]) -> None:
-    _, port = device
+def _registry(tmp_path: Path) -> dict[str, str]:
+    """A registry holding the device; the environment pointing `pletfri` at it."""
+    db = tmp_path / "registry.sqlite"
+    with Registry(db) as reg:
+        reg.replace(
+            RegistryData(
+                buildings=[Building(id="b001", name="School", kind="school")],
+                rooms=[Room(id="b001-r001", building="b001", type="classroom", area_m2=50)],
+                devices=[Device(id=CFG["device"], kind="station", room="b001-r001")],
+            )
+        )
+    return {
+        "PLETFRI_BACKEND__DATABASE_FILE": str(db),
+        "PLETFRI_BROKER__PASSWORD_FILE": str(tmp_path / "passwd"),
+    }
+
+
+def test_cli_provision_and_show(device: tuple[FakeDevice, str], tmp_path: Path) -> None:
+    dev, port = device
+    env = _registry(tmp_path)
     args = ["device", "provision", "--port", port, "--device", CFG["device"]]
     args += ["--wifi-ssid", "school-iot", "--wifi-password", "secret pass"]
     args += ["--broker", CFG["broker"], "--site-key", KEY]
-    r = CliRunner().invoke(cli, args)
+    r = CliRunner().invoke(cli, args, env=env)
     assert r.exit_code == 0, r.output
-    assert "verified" in r.output
+    assert "verified" in r.output and f"MQTT login {CFG['device']}" in r.output
+    # The device has its own login; the broker's file only the password's hash.
+    written = json.loads(dev.files["config.json"])
+    assert written["mqtt_user"] == CFG["device"]
+    stored = passwords.read(tmp_path / "passwd")
+    assert passwords.check_password(written["mqtt_password"], stored[CFG["device"]])
+    assert written["mqtt_password"] not in (tmp_path / "passwd").read_text()
+    assert written["mqtt_password"] not in r.output
     r = CliRunner().invoke(cli, ["device", "show", "--port", port])
     assert r.exit_code == 0, r.output
     shown = json.loads(r.output)
-    assert shown["site_key"] == "***" and shown["device"] == CFG["device"]
+    assert shown["site_key"] == shown["mqtt_password"] == "***"
+    assert shown["device"] == CFG["device"]
     r = CliRunner().invoke(
-        cli, ["device", "provision", "--port", "/dev/nonexistent-tty", *args[4:]]
+        cli, ["device", "provision", "--port", "/dev/nonexistent-tty", *args[4:]], env=env
     )
     assert r.exit_code == 2 and "cannot use serial port" in r.output
+    # The failed write left the login the device has working.
+    assert passwords.read(tmp_path / "passwd") == stored
+
+
+def test_cli_provision_refuses_an_unregistered_device(
+    device: tuple[FakeDevice, str], tmp_path: Path
+) -> None:
+    dev, port = device
+    env = _registry(tmp_path)
+    args = ["device", "provision", "--port", port, "--device", "nfc-a4cf12f0b3ff"]
+    args += ["--wifi-ssid", "s", "--wifi-password", "p", "--broker", CFG["broker"]]
+    r = CliRunner().invoke(cli, [*args, "--site-key", KEY], env=env)
+    assert r.exit_code == 2 and "not in the registry" in r.output
+    assert dev.files == {} and not (tmp_path / "passwd").exists()
+    # Without a login of its own (a broker without logins), on request.
+    r = CliRunner().invoke(cli, [*args, "--site-key", KEY, "--no-login"], env=env)
+    assert r.exit_code == 0, r.output
+    assert "mqtt_password" not in json.loads(dev.files["config.json"])

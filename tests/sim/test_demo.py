@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from backend.broker import passwords
+from backend.broker.acl import BACKEND, GATEWAY
 from pletfri.influx import Influx
 from pletfri.services import running_stack
 from pletfri.settings import load_settings
@@ -150,3 +152,15 @@ def test_inspections_follow_the_cleaning_and_reach_the_report(run: DemoRun) -> N
     assert 0 < q["rooms_approved"] <= q["rooms_inspected"]
     html = run.contract_report[0].read_text(encoding="utf-8")
     assert f"<td>{q['rooms_inspected']}</td>" in html.split("INSTA 800")[1]
+
+
+@pytest.mark.slow
+def test_every_device_logged_in_as_itself(run: DemoRun) -> None:
+    """Logins and the ACL on: that every message sent was received (above) means each
+    device published under its own login, within its own topics."""
+    assert run.settings.mqtt.username == BACKEND and run.settings.mqtt.password
+    rooms = run.municipality.rooms()
+    devices = {r.sensor for r in rooms if r.sensor} | {r.station for r in rooms if r.station}
+    users = passwords.read(run.folder / "broker" / "passwd")
+    assert set(users) == devices | {GATEWAY, BACKEND}
+    assert (run.folder / "broker" / "acl").read_text().count("\nuser ") == len(devices) + 2
