@@ -204,6 +204,19 @@ class AlertsSettings(Section):
     silent_sensor: SilentSensorRule = SilentSensorRule()
 
 
+class ReportTargets(Section):
+    # The contract's monthly targets, shown against the month's figures on the report's
+    # first page. Placeholders: set the contract's own. 0 means no target (shown "–").
+    verified_pct: float = Field(95.0, ge=0, le=100)
+    approval_pct: float = Field(90.0, ge=0, le=100)
+    # Share of the fixed schedule's cleanings avoided by cleaning on demand.
+    avoided_pct: float = Field(10.0, ge=0, le=100)
+    hours_saved: float = Field(0.0, ge=0)
+    trainees: int = Field(0, ge=0)
+    # Trainees ready for an own area (the step towards a job the system can see).
+    ready: int = Field(0, ge=0)
+
+
 class ReportSettings(Section):
     # The monthly report turns the cleaning hours saved into resources with the contract's
     # own figures per cleaning hour; these defaults are placeholders for a wet-cleaning hour
@@ -216,6 +229,10 @@ class ReportSettings(Section):
     ready_min_alone: int = Field(20, ge=1)
     # ... with at least this share of the latest ones verified (both taps, long enough).
     ready_verified_pct: float = Field(90.0, ge=0, le=100)
+    # The first page's trend chart: this many months back, as far as plans exist. Each
+    # earlier month costs about as much as the report itself.
+    trend_months: int = Field(6, ge=1, le=24)
+    targets: ReportTargets = ReportTargets()
 
 
 class SampleBand(Section):

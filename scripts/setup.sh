@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what Pletfri needs, idempotently: Debian's mosquitto and influxdb when their
-# binaries are missing, Python 3.11+ with venv, and the pinned Python packages of
+# Installs what Pletfri needs, idempotently: Debian's mosquitto, influxdb and poppler-utils
+# when their binaries are missing, Python 3.11+ with venv, and the pinned Python packages of
 # pyproject.toml in .venv. Sourced by demo.sh and test.sh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -14,6 +14,8 @@ as_root() {
 missing=()
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v influxd >/dev/null || [ -x /usr/bin/influxd ] || missing+=(influxdb)
+# pdftoppm: the report test turns the monthly report's PDF into images.
+command -v pdftoppm >/dev/null || missing+=(poppler-utils)
 command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then

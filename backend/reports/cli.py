@@ -30,8 +30,9 @@ def report_monthly(
     pdf: PdfOpt = True,
     now: NowOpt = None,
 ) -> None:
-    """The monthly contract report (verification, savings, training, environment) as HTML
-    and PDF."""
+    """The monthly contract report as HTML (Danish and English) and PDF: a first page of key
+    figures against the targets and last month, buildings that need attention and charts,
+    then verification, savings, quality, training and environment per building."""
     from backend.reports import render  # fpdf2 and Pillow load for this command only
     from backend.reports.monthly import monthly
 

@@ -39,7 +39,7 @@ from backend.registry import Registry
 from backend.reports import training
 from backend.reports.training import Progress
 from backend.service import Backend, BackendError
-from pletfri.settings import ReportSettings
+from pletfri.settings import ReportSettings, ReportTargets
 
 
 @dataclass(slots=True)
@@ -83,6 +83,7 @@ class TrainingRow:
     hours: float = 0.0
     m2_with_buddy: float = 0.0
     m2_alone: float = 0.0
+    ready: int = 0
 
 
 @dataclass(slots=True)
@@ -106,6 +107,10 @@ class MonthlyReport:
     training: list[TrainingRow] = field(default_factory=list)
     quality: list[BuildingQuality] = field(default_factory=list)
     environment: Environment | None = None
+    targets: ReportTargets = field(default_factory=ReportTargets)
+    # The earlier months with plans, oldest first, back to `report.trend_months` in all
+    # (this one included): the first page's last month and trend. Their own history empty.
+    history: list[MonthlyReport] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -150,7 +155,9 @@ def monthly(
     now_ms: int,
     factors: ReportSettings,
     building: str | None = None,
+    history: bool = True,
 ) -> MonthlyReport:
+    """The month's report; with `history`, the earlier months' too (`MonthlyReport.history`)."""
     month, first, last = month_span(month, now_ms, backend)
     names = {b.id: b.name for b in backend.registry.buildings()}
     if building is not None and building not in names:
@@ -166,7 +173,7 @@ def monthly(
             "planner ran (`pletfri backend run`, or `pletfri plan`)"
         )
     month_first, first = first, planned
-    report = MonthlyReport(month, first, last, building, now_ms)
+    report = MonthlyReport(month, first, last, building, now_ms, targets=factors.targets)
     # Inspections need no plan: the whole month's.
     report.quality = inspections.summary(backend.registry, month_first, last, building)
     rows = {b: BuildingRow(b, names[b]) for b in ([building] if building else sorted(names))}
@@ -220,7 +227,23 @@ def monthly(
         energy_kwh=round(hours * factors.energy_kwh_per_hour, 1),
         factors=factors,
     )
+    if history:
+        report.history = _earlier(backend, month_first, now_ms, factors, building)
     return report
+
+
+def _earlier(
+    backend: Backend, first: date, now_ms: int, factors: ReportSettings, building: str | None
+) -> list[MonthlyReport]:
+    """The same report for each earlier month, back to the first one without plans."""
+    out: list[MonthlyReport] = []
+    for _ in range(factors.trend_months - 1):
+        first = (first - timedelta(days=1)).replace(day=1)
+        try:
+            out.append(monthly(backend, f"{first:%Y-%m}", now_ms, factors, building, False))
+        except BackendError:  # no plans that month: the system did not run yet
+            break
+    return out[::-1]
 
 
 def _training(found: list[Progress]) -> list[TrainingRow]:
@@ -236,6 +259,7 @@ def _training(found: list[Progress]) -> list[TrainingRow]:
         row.hours += p.hours
         row.m2_with_buddy += p.m2_with_buddy
         row.m2_alone += p.m2_alone
+        row.ready += p.ready
     for row in rows.values():
         row.hours = round(row.hours, 1)
     return [rows[b] for b in sorted(rows)]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from jinja2 import Environment
 
 from backend.quality import inspections
 from backend.reports.monthly import BuildingRow, MonthlyReport
+from backend.reports.summary import Summary, summary
 from backend.reports.training import Progress, anonymised
 from pletfri.settings import ReportSettings
 
@@ -41,6 +43,52 @@ TEXT: dict[str, dict[str, str]] = {
     "no_quality": {"en": "No finished inspections this month.",
                    "da": "Ingen afsluttede kontroller i måneden."},
     "environment": {"en": "Environment (estimate)", "da": "Miljø (skøn)"},
+    "summary": {"en": "The month at a glance", "da": "Måneden kort"},
+    "figure": {"en": "key figure", "da": "nøgletal"},
+    "this_month": {"en": "this month", "da": "denne måned"},
+    "target": {"en": "target", "da": "mål"},
+    "last_month": {"en": "last month", "da": "sidste måned"},
+    "change": {"en": "change", "da": "ændring"},
+    "kpi_verified": {"en": "Verified cleanings (planned, done)",
+                     "da": "Verificerede rengøringer (planlagt, udført)"},
+    "kpi_approval": {"en": "INSTA 800 approval (rooms)", "da": "INSTA 800-godkendelse (lokaler)"},
+    "kpi_avoided": {"en": "Cleanings avoided (of the fixed schedule)",
+                    "da": "Sparede rengøringer (af den faste plan)"},
+    "kpi_hours": {"en": "Cleaning hours saved", "da": "Rengøringstimer sparet"},
+    "kpi_trainees": {"en": "Trainees with visits", "da": "Elever med besøg"},
+    "kpi_ready": {"en": "Trainees ready for an own area (towards a job)",
+                  "da": "Elever klar til eget område (mod job)"},
+    "kpi_resources": {"en": "Water saved (detergent, energy)",
+                      "da": "Vand sparet (rengøringsmiddel, energi)"},
+    "unit_hours": {"en": "h", "da": "t"},
+    "unit_water": {"en": "l", "da": "l"},
+    "last_span": {"en": "Last month: {first} to {last}. Arrows: green better, red worse.",
+                  "da": "Sidste måned: {first} til {last}. Pile: grøn bedre, rød dårligere."},
+    "no_last": {"en": "Last month has no plans: shown as –.",
+                "da": "Sidste måned har ingen planer: vist som –."},
+    "attention": {"en": "Buildings that need attention", "da": "Bygninger der kræver opmærksomhed"},
+    "why": {"en": "why", "da": "hvorfor"},
+    "why_missed": {"en": "planned cleanings missed: {missed:.0f} of {planned:.0f} "
+                         "({pct:.0f} % done)",
+                   "da": "planlagte rengøringer mangler: {missed:.0f} af {planned:.0f} "
+                         "({pct:.0f} % udført)"},
+    "why_failed": {"en": "inspections failed: {failed:.0f} of {of:.0f}",
+                   "da": "kontroller ikke godkendt: {failed:.0f} af {of:.0f}"},
+    "why_approval": {"en": "rooms approved: {pct:.0f} %", "da": "lokaler godkendt: {pct:.0f} %"},
+    "why_due": {"en": "due rooms not cleaned: {due:.0f}",
+                "da": "lokaler med behov, ikke gjort rent: {due:.0f}"},
+    "why_short": {"en": "visits too short: {short:.0f}", "da": "besøg for korte: {short:.0f}"},
+    "no_attention": {"en": "No building is behind the targets this month.",
+                     "da": "Ingen bygning er bagud i forhold til målene i måneden."},
+    "trend_title": {"en": "Verified cleanings and INSTA 800 approval per month, %",
+                    "da": "Verificerede rengøringer og INSTA 800-godkendelse pr. måned, %"},
+    "trend_verified": {"en": "verified", "da": "verificeret"},
+    "trend_approved": {"en": "rooms approved", "da": "lokaler godkendt"},
+    "trend_one": {"en": "Earlier months have no plans: the trend starts this month.",
+                  "da": "Tidligere måneder har ingen planer: forløbet begynder i denne måned."},
+    "compliance_title": {"en": "Planned cleanings done per building, worst first, %",
+                         "da": "Planlagte rengøringer udført pr. bygning, dårligste først, %"},
+    "annex": {"en": "Annex: per building", "da": "Bilag: pr. bygning"},
     "per_day": {"en": "Planned cleanings and visits per day",
                 "da": "Planlagte rengøringer og besøg pr. dag"},
     "most_missed": {"en": "Buildings with the most missed cleanings",
@@ -112,7 +160,8 @@ def bars(labels: list[str], series: list[tuple[str, list[float]]], width: int = 
     bar = group * 0.8 / max(len(series), 1)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="Helvetica" font-size="10">',
+        f'viewBox="0 0 {width} {height}" font-family="Helvetica" font-size="10" '
+        'fill="#222222">',
         f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" '
         'stroke="#888"/>',
         f'<text x="{left - 4}" y="{top + 4}" text-anchor="end">{top_value:,.0f}</text>',
@@ -156,6 +205,162 @@ def charts(r: MonthlyReport, language: str) -> dict[str, str]:
     }
 
 
+GOOD, BAD, FLAT = "#2e7d32", "#c62828", "#777777"
+
+
+def lines(
+    labels: list[str], series: list[tuple[str, list[float | None], float | None]],
+    width: int = 640,
+) -> str:  # fmt: skip
+    """A line chart of percentages as SVG: one line per series (name, values, target), its
+    target a dashed line in the same colour; a missing value breaks its line."""
+    height, left, right, bottom, top = 180, 40, 20, 30, 38
+    known = [v for _, values, _ in series for v in values if v is not None]
+    known += [tg for _, _, tg in series if tg is not None]
+    # From the tens below the lowest figure: a 90-100 % range shows its changes.
+    low = max(0, int(min([*known, 100]) - 5) // 10 * 10)
+    plot_w, plot_h = width - left - right, height - top - bottom
+    step = plot_w / max(len(labels) - 1, 1)
+
+    def x(i: int) -> float:
+        return left + (i * step if len(labels) > 1 else plot_w / 2)
+
+    def y(v: float) -> float:
+        return top + plot_h * (100 - v) / (100 - low)
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="Helvetica" font-size="10" '
+        'fill="#222222">',
+    ]
+    for v in range(low, 101, 10 if 100 - low > 30 else 5):
+        out.append(f'<line x1="{left}" y1="{y(v):.1f}" x2="{width - right}" y2="{y(v):.1f}" '
+                   'stroke="#dddddd"/>')  # fmt: skip
+        out.append(f'<text x="{left - 4}" y="{y(v) + 3:.1f}" text-anchor="end">{v}</text>')
+    for i, label in enumerate(labels):
+        out.append(f'<text x="{x(i):.1f}" y="{top + plot_h + 16}" text-anchor="middle">'
+                   f"{escape(label)}</text>")  # fmt: skip
+    for j, (name, values, target) in enumerate(series):
+        colour = COLOURS[j % len(COLOURS)]
+        if target is not None:
+            ty = y(target)
+            out.append(f'<line x1="{left}" y1="{ty:.1f}" x2="{width - right}" y2="{ty:.1f}" '
+                       f'stroke="{colour}" stroke-dasharray="4 3"/>')  # fmt: skip
+        run: list[str] = []
+        for i, v in enumerate([*values, None]):
+            if v is not None:
+                run.append(f"{x(i):.1f},{y(v):.1f}")
+                out.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3" fill="{colour}"/>')
+                out.append(f'<text x="{x(i):.1f}" y="{y(v) - 6:.1f}" text-anchor="middle" '
+                           f'fill="{colour}">{v:.1f}</text>')  # fmt: skip
+            elif run:
+                if len(run) > 1:
+                    out.append(f'<polyline points="{" ".join(run)}" fill="none" '
+                               f'stroke="{colour}" stroke-width="2"/>')  # fmt: skip
+                run = []
+        lx = left + j * 160
+        out.append(f'<rect x="{lx}" y="6" width="10" height="10" fill="{colour}"/>')
+        out.append(f'<text x="{lx + 14}" y="15">{escape(name)}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def hbars(rows: list[tuple[str, float]], target: float | None, width: int = 640) -> str:
+    """Horizontal bars of percentages as SVG, in the given order; under the target red. The
+    axis starts at the tens below the lowest bar (and target), labelled, so that 92 and 97 %
+    look different; the values stand in a column at the right."""
+    row_h, left, right, top = 16, 210, 44, 8
+    height = top + row_h * len(rows) + 20
+    plot_w = width - left - right
+    low = max(0, int(min([v for _, v in rows] + [target or 100, 100]) - 5) // 10 * 10)
+
+    def x(v: float) -> float:
+        return left + plot_w * (max(v, low) - low) / (100 - low)
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="Helvetica" font-size="10" '
+        'fill="#222222">',
+    ]
+    for i, (label, v) in enumerate(rows):
+        y0 = top + i * row_h
+        colour = BAD if target is not None and v < target else GOOD
+        out.append(f'<text x="{left - 6}" y="{y0 + 11}" text-anchor="end">'
+                   f"{escape(label[:38])}</text>")  # fmt: skip
+        out.append(f'<rect x="{left}" y="{y0 + 2}" width="{x(v) - left:.1f}" '
+                   f'height="{row_h - 4}" fill="{colour}"/>')  # fmt: skip
+        out.append(f'<text x="{width - 4}" y="{y0 + 11}" text-anchor="end">{v:.1f}</text>')
+    bottom = top + row_h * len(rows)
+    out.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" stroke="#888888"/>')
+    for v in (low, (low + 100) // 2, 100):
+        out.append(f'<text x="{x(v):.1f}" y="{bottom + 14}" text-anchor="middle">{v}</text>')
+    if target is not None:
+        out.append(f'<line x1="{x(target):.1f}" y1="{top}" x2="{x(target):.1f}" y2="{bottom}" '
+                   'stroke="#333333" stroke-dasharray="4 3"/>')  # fmt: skip
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _summary_charts(s: Summary, r: MonthlyReport, language: str) -> dict[str, str]:
+    tg = r.targets
+    return {
+        "trend": lines(
+            [p.month for p in s.trend],
+            [
+                (t("trend_verified", language), [p.verified_pct for p in s.trend],
+                 tg.verified_pct or None),
+                (t("trend_approved", language), [p.approval_pct for p in s.trend],
+                 tg.approval_pct or None),
+            ],
+        ),
+        "compliance": hbars(
+            [(f"{b.building} {b.name}", b.done_pct or 0.0) for b in s.compliance],
+            tg.verified_pct or None,
+        ),
+    }  # fmt: skip
+
+
+def _fmt(value: float | None, unit: str, language: str) -> str:
+    if value is None:
+        return "–"
+    if unit == "%":
+        return f"{value:.1f} %"
+    if unit == "unit_hours":
+        return f"{value:,.1f} {t(unit, language)}"
+    if unit:
+        return f"{value:,.0f} {t(unit, language)}"
+    return f"{value:,.0f}"
+
+
+def _figure_rows(s: Summary, language: str) -> list[dict[str, Any]]:
+    """The key figures' cells, formatted: name, value, target, last month, arrow, colours."""
+    rows = []
+    for f in s.figures:
+        value = _fmt(f.value, f.unit, language)
+        last = _fmt(f.previous, f.unit, language)
+        rows.append({
+            "name": t(f.key, language),
+            "value": value + (f" ({f.detail})" if f.detail and f.value is not None else ""),
+            "target": _fmt(f.target, f.unit, language),
+            "last": last + (f" ({f.previous_detail})"
+                            if f.previous_detail and f.previous is not None else ""),
+            "arrow": f.arrow,
+            "colour": FLAT if f.good is None else GOOD if f.good else BAD,
+            "below": f.below_target,
+        })  # fmt: skip
+    return rows
+
+
+def _attention_rows(s: Summary, language: str) -> list[list[str]]:
+    return [
+        [a.building, a.name, "; ".join(t(k, language).format(**v) for k, v in a.reasons)]
+        for a in s.attention
+    ]
+
+
+ARROWS = {"up": "▲", "down": "▼", "flat": "▶"}
+
+
 def _quality_cells(r: MonthlyReport) -> list[list[str]]:
     rows = [*r.quality, inspections.total(r.quality)] if r.quality else []
     return [
@@ -178,7 +383,16 @@ def _pct(row: BuildingRow) -> str:
 def _context(r: MonthlyReport, language: str, tz: ZoneInfo) -> dict[str, Any]:
     made = datetime.fromtimestamp(r.made_ms / 1000, tz).strftime("%Y-%m-%d %H:%M")
     env = r.environment
+    s = summary(r)
+    last = s.previous
     return {
+        "figures": _figure_rows(s, language),
+        "arrows": ARROWS,
+        "last_span": t("last_span", language).format(first=last.first, last=last.last)
+        if last else t("no_last", language),
+        "attention": _attention_rows(s, language),
+        "summary_charts": _summary_charts(s, r, language),
+        "trend_one": len(s.trend) < 2,
         "r": r,
         "lang": language,
         "t": lambda key: t(key, language),
@@ -207,15 +421,70 @@ tr.total td { font-weight: bold; border-top: 2px solid #888 }
 </style></head><body>
 """
 
+# The monthly report carries both languages, one shown at a time: a radio button per
+# language and a CSS sibling rule switch them without a script or a server round trip.
+SWITCH = """<style>
+#lang-da:checked ~ .en, #lang-en:checked ~ .da, input[name=lang] { display: none }
+nav.switch { float: right }
+nav.switch label { cursor: pointer; padding: 0.2em 0.6em; border: 1px solid #888;
+  border-radius: 0.3em; color: #4a7ab8 }
+#lang-da:checked ~ nav label[for=lang-da], #lang-en:checked ~ nav label[for=lang-en] {
+  background: #4a7ab8; color: #fff }
+table.figures td.value { font-weight: bold }
+table.figures td.below { color: #c62828 }
+table.figures td.arrow { font-size: 1.2em; text-align: center }
+td.why, th.why { text-align: left }
+h2.annex { break-before: page; border-top: 2px solid #888; padding-top: 0.5em }
+@media print { nav.switch { display: none } }
+</style>
+"""
+
 HTML = (
     """<!doctype html>
 <html lang="{{ lang }}"><head><meta charset="utf-8">
-<title>{{ t('title') }} {{ r.month }}: {{ scope }}</title>
+<title>{{ title }}</title>
 """
+    + SWITCH
     + STYLE
-    + """<h1>{{ t('title') }} {{ r.month }}: {{ scope }}</h1>
+    + """<input type="radio" name="lang" id="lang-da"{% if lang == 'da' %} checked{% endif %}>
+<input type="radio" name="lang" id="lang-en"{% if lang == 'en' %} checked{% endif %}>
+<nav class="switch"><label for="lang-da" lang="da">Dansk</label>
+<label for="lang-en" lang="en">English</label></nav>
+{% for body in bodies %}{{ body|safe }}{% endfor %}
+</body></html>
+"""
+)
+
+BODY = """<div class="{{ lang }}" lang="{{ lang }}">
+<h1>{{ t('title') }} {{ r.month }}: {{ scope }}</h1>
 <p>{{ covers }}</p>
 
+<h2>{{ t('summary') }}</h2>
+<table class="figures">
+<tr><th>{{ t('figure') }}</th><th>{{ t('this_month') }}</th><th>{{ t('target') }}</th>
+<th>{{ t('last_month') }}</th><th>{{ t('change') }}</th></tr>
+{% for f in figures %}<tr><td>{{ f.name }}</td>
+<td class="value{% if f.below %} below{% endif %}">{{ f.value }}</td><td>{{ f.target }}</td>
+<td>{{ f.last }}</td><td class="arrow" style="color: {{ f.colour }}">\
+{{ arrows[f.arrow] if f.arrow else '–' }}</td></tr>
+{% endfor %}</table>
+<p>{{ last_span }}</p>
+
+<h3>{{ t('attention') }}</h3>
+{% if attention %}<table>
+<tr><th>{{ t('building') }}</th><th></th><th class="why">{{ t('why') }}</th></tr>
+{% for a in attention %}<tr><td>{{ a[0] }}</td><td class="name">{{ a[1] }}</td>
+<td class="why">{{ a[2] }}</td></tr>
+{% endfor %}</table>
+{% else %}<p>{{ t('no_attention') }}</p>{% endif %}
+
+<h3>{{ t('trend_title') }}</h3>
+{{ summary_charts.trend|safe }}
+{% if trend_one %}<p>{{ t('trend_one') }}</p>{% endif %}
+<h3>{{ t('compliance_title') }}</h3>
+{{ summary_charts.compliance|safe }}
+
+<h2 class="annex">{{ t('annex') }}</h2>
 <h2>{{ t('verification') }}</h2>
 <h3>{{ t('per_day') }}</h3>
 {{ charts.per_day|safe }}
@@ -273,20 +542,24 @@ HTML = (
 
 <h2>{{ t('environment') }}</h2>
 <p>{{ environment }}</p>
-</body></html>
+</div>
 """
-)
 
 
 def html(r: MonthlyReport, language: str, tz: ZoneInfo) -> str:
+    """One page with both languages, `language` shown first (the other one a click away)."""
     env = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    return env.from_string(HTML).render(**_context(r, language, tz))
+    body = env.from_string(BODY)
+    bodies = [body.render(**_context(r, lang, tz)) for lang in ("da", "en")]
+    title = f"{t('title', language)} {r.month}: {r.building or t('all', language)}"
+    return env.from_string(HTML).render(lang=language, bodies=bodies, title=title)
 
 
 class _Pdf(FPDF):
     def normalize_text(self, text: str) -> str:
         return super().normalize_text(
-            text.replace("²", "2").encode(PDF_ENCODING, "replace").decode(PDF_ENCODING)
+            text.replace("²", "2").replace("–", "-")
+            .encode(PDF_ENCODING, "replace").decode(PDF_ENCODING)
         )
 
     def para(self, text: str, height: float = 5, style: str = "", size: int = 9) -> None:
@@ -299,14 +572,61 @@ class _Pdf(FPDF):
         self.set_font("Helvetica", size=8)
 
 
-def _table(pdf: FPDF, header: list[str], rows: list[list[str]], widths: tuple[int, ...]) -> None:
+def _table(
+    pdf: FPDF, header: list[str], rows: list[list[str]], widths: tuple[int, ...],
+    align: str | tuple[str, ...] = "RIGHT",
+) -> None:  # fmt: skip
     with pdf.table(
-        col_widths=widths, text_align="RIGHT", first_row_as_headings=True, line_height=5
+        col_widths=widths, text_align=align, first_row_as_headings=True, line_height=5
     ) as table:
         for cells in [header, *rows]:
             row = table.row()
             for cell in cells:
                 row.cell(cell)
+
+
+def _figures(doc: _Pdf, c: dict[str, Any], tt: Callable[[str], str]) -> None:
+    """The key figures as a table, the change as a triangle coloured good or bad (the core
+    fonts have no arrows)."""
+    widths, h = (64, 44, 18, 44, 16), 6
+    doc.set_font("Helvetica", "B", 8)
+    keys = ("figure", "this_month", "target", "last_month", "change")
+    for w, key in zip(widths, keys, strict=True):
+        doc.cell(w, h, tt(key), border="B", align="L" if key == "figure" else "R")
+    doc.ln(h)
+    for f in c["figures"]:
+        doc.set_font("Helvetica", "", 8)
+        doc.cell(widths[0], h, f["name"], border="B")
+        doc.set_font("Helvetica", "B", 8)
+        if f["below"]:
+            doc.set_text_color(*_rgb(BAD))
+        doc.cell(widths[1], h, f["value"], border="B", align="R")
+        doc.set_text_color(0)
+        doc.set_font("Helvetica", "", 8)
+        doc.cell(widths[2], h, f["target"], border="B", align="R")
+        doc.cell(widths[3], h, f["last"], border="B", align="R")
+        x, y = doc.get_x() + widths[4] / 2, doc.get_y() + h / 2
+        doc.cell(widths[4], h, "" if f["arrow"] else "-", border="B", align="C")
+        if f["arrow"]:
+            doc.set_fill_color(*_rgb(f["colour"]))
+            a = 1.6
+            points = {
+                "up": [(x - a, y + a), (x + a, y + a), (x, y - a)],
+                "down": [(x - a, y - a), (x + a, y - a), (x, y + a)],
+                "flat": [(x - a, y - a), (x - a, y + a), (x + a, y)],
+            }[f["arrow"]]
+            doc.polygon(points, style="F")
+            doc.set_fill_color(255)  # the tables after fill their headings with it
+        doc.ln(h)
+    doc.ln(1)
+
+
+def _svg_height(svg: str) -> float:
+    return float(svg.split('height="', 1)[1].split('"', 1)[0])
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
 
 
 def pdf(r: MonthlyReport, language: str, tz: ZoneInfo) -> bytes:
@@ -319,6 +639,28 @@ def pdf(r: MonthlyReport, language: str, tz: ZoneInfo) -> bytes:
     doc.para(f"{tt('title')} {r.month}: {c['scope']}", 8, "B", 16)
     doc.para(c["covers"])
 
+    doc.heading(tt("summary"))
+    _figures(doc, c, tt)
+    doc.para(c["last_span"], size=8)
+    doc.heading(tt("attention"))
+    if c["attention"]:
+        _table(doc, [tt("building"), "", tt("why")], c["attention"], (18, 52, 120), "LEFT")
+    else:
+        doc.para(tt("no_attention"))
+    doc.heading(tt("trend_title"))
+    doc.image(io.BytesIO(c["summary_charts"]["trend"].encode()), w=140)
+    if c["trend_one"]:
+        doc.para(tt("trend_one"), size=8)
+    # The compliance chart on the first page when it fits there, else on the next.
+    chart = c["summary_charts"]["compliance"]
+    height_mm = 170 * _svg_height(chart) / 640 + 12
+    if doc.get_y() + height_mm > doc.page_break_trigger:
+        doc.add_page()
+    doc.heading(tt("compliance_title"))
+    doc.image(io.BytesIO(chart.encode()), w=170)
+
+    doc.add_page()
+    doc.para(tt("annex"), 8, "B", 14)
     doc.heading(tt("verification"))
     doc.image(io.BytesIO(c["charts"]["per_day"].encode()), w=170)
     if total.missed:

@@ -4,9 +4,11 @@ gateway still dead-letters a device with a valid login that its registry does no
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import ssl
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,7 @@ from brhelpers import (
 
 from backend.broker.acl import BACKEND, GATEWAY
 from gateway.service import Gateway
+from pletfri.services import Mosquitto
 from pletfri.settings import Settings, load_settings
 from pletfri_fw import config as fwconfig
 from pletfri_fw import contract
@@ -68,7 +71,27 @@ def _gateway_settings(settings: Settings, secured: Secured) -> Settings:
     )
 
 
-def test_gateway_and_devices_over_tls(settings: Settings, secured: Secured) -> None:
+@pytest.fixture
+def platform(secured: Secured, tmp_path: Path) -> Iterator[Secured]:
+    """The platform's own TLS listener (docs/broker.md): without the devices' client-id
+    rule, since the gateway opens two sessions under its one login (its tap lane)."""
+    assert secured.mosquitto.tls
+    m = Mosquitto(
+        "mosquitto",
+        tmp_path / "platform",
+        password_file=secured.files.password_file,
+        acl_file=secured.files.acl_file,
+        tls=dataclasses.replace(secured.mosquitto.tls, port=0, username_as_clientid=False),
+    )
+    m.start()
+    try:
+        yield dataclasses.replace(secured, mosquitto=m)
+    finally:
+        m.stop()
+
+
+def test_gateway_and_devices_over_tls(settings: Settings, platform: Secured) -> None:
+    secured = platform
     s = _gateway_settings(settings, secured)
     deadletters = Probe(secured.tls_port, BACKEND, secured.logins[BACKEND], "t-dl", secured.ca.cert)
     assert not deadletters.connect().is_failure
