@@ -87,6 +87,13 @@ class BackendSettings(Section):
     timezone: str = "Europe/Copenhagen"
     # Person-level visit data older than this is deleted; aggregates are kept.
     retention_days: int = Field(90, ge=1)
+    # The installation's site key for card pseudonyms and its rotation (docs/security.md).
+    site_key_file: Path = Path("run/backend/site-key.json")
+    # HTTP API: request bodies larger than this are refused with 413.
+    max_body_bytes: int = Field(16_000_000, ge=1024)
+    # Registry imports (file or PUT /registry): at most this many rows and bytes.
+    import_max_rows: int = Field(500_000, ge=1)
+    import_max_bytes: int = Field(64_000_000, ge=1024)
     # Overrides of the room types' defaults (backend/cleaning/roomtypes.py), TOML or YAML.
     room_types_file: Path | None = None
     # The need score at which a room is due (a day of ordinary use scores about 1).

@@ -36,6 +36,9 @@ def demo(
     serve: Annotated[
         bool, typer.Option(help="Keep the servers running after the summary, until Ctrl-C.")
     ] = False,
+    rotate_site_key: Annotated[
+        bool, typer.Option(help="Rotate the site key at noon of the middle day (one-day overlap).")
+    ] = False,
 ) -> None:
     """Run the whole system on this machine against a simulated municipality.
 
@@ -47,7 +50,14 @@ def demo(
         day = date.fromisoformat(holiday) if holiday else None
     except ValueError:
         raise fail(f"--holiday {holiday!r} is not a date; write it as YYYY-MM-DD") from None
-    opts = DemoOptions(buildings=buildings, days=days, speed=speed, seed=seed, holiday=day)
+    opts = DemoOptions(
+        buildings=buildings,
+        days=days,
+        speed=speed,
+        seed=seed,
+        holiday=day,
+        rotate_site_key=rotate_site_key,
+    )
     try:
         run_demo(settings(ctx), opts, serve=serve)
     except ValueError as e:
