@@ -24,11 +24,13 @@ from fastapi.responses import JSONResponse
 from backend import auth
 from backend.alerts.api import router as alerts_router
 from backend.cleaning.api import router as cleaning_router
+from backend.limits import BodyLimit
 from backend.people.api import router as people_router
 from backend.quality.api import router as quality_router
 from backend.registry.api import router as registry_router
 from backend.reports.api import router as reports_router
 from backend.service import Backend, BackendError
+from backend.web import api as web_pages
 from pletfri.influx import InfluxError
 from pletfri.settings import Settings
 
@@ -47,6 +49,7 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
     )
     # backend/auth.py finds the tokens through it.
     app.state.backend = backend
+    app.add_middleware(BodyLimit, max_bytes=settings.backend.max_body_bytes)
     app.router.add_event_handler("shutdown", backend.close)
 
     @app.exception_handler(InfluxError)
@@ -61,13 +64,14 @@ def create_app(settings: Settings, clock: Callable[[], int] = _wall_clock_ms) ->
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.include_router(registry_router(backend.registry))
+    app.include_router(registry_router(backend.registry, settings.backend.import_max_rows))
     app.include_router(people_router(backend))
     app.include_router(cleaning_router(backend, clock))
     app.include_router(reports_router(backend, clock))
     app.include_router(
-        alerts_router(settings, who=auth.who, clock=clock),
+        alerts_router(settings, who=auth.who, clock=clock, buildings=auth.own_buildings),
         dependencies=[auth.leaders],
     )
     app.include_router(quality_router(backend.registry, settings, auth.anyone, auth.leaders, clock))
+    web_pages.install(app, backend, settings, clock)
     return app

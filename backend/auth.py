@@ -7,6 +7,7 @@ and admins) or `admins`, and narrow a request to the caller's buildings with `Ca
 """
 
 # No `from __future__ import annotations`: FastAPI reads the dependencies' annotations at run time.
+import re
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
@@ -14,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from backend.people import tokens
+from backend.registry.model import ID_PATTERN
 
 
 class Caller(BaseModel):
@@ -31,6 +33,8 @@ class Caller(BaseModel):
     def scope(self, building: str | None) -> list[str] | None:
         """The buildings a request may see: [building], the caller's own, or None for all."""
         if building is not None:
+            if not re.fullmatch(ID_PATTERN, building):
+                raise HTTPException(422, f"building {building[:40]!r} is not a registry id")
             if self.buildings is not None and building not in self.buildings:
                 raise HTTPException(403, f"building {building!r} is not one of yours")
             return [building]
@@ -78,6 +82,11 @@ Leader = Annotated[Caller, leaders]
 def who(c: Annotated[Caller, Depends(caller)]) -> str:
     """The caller's label, for the alerts' acknowledgements."""
     return c.label
+
+
+def own_buildings(c: Annotated[Caller, Depends(caller)]) -> list[str] | None:
+    """The buildings the caller may see (None: all), for the alerts' routes."""
+    return c.buildings
 
 
 def each(scope: list[str] | None) -> list[str | None]:

@@ -23,6 +23,7 @@ from backend.registry.schema import SchemaError
 from backend.reports import cli as reports_cli
 from backend.service import BackendError
 from backend.stickers import cli as stickers_cli
+from backend.web import cli as web_cli
 from pletfri.command import fail, settings
 from pletfri.influx import InfluxError
 
@@ -91,7 +92,7 @@ def backend_run(ctx: typer.Context) -> None:
 
 # The `backend` group's commands, in the order its --help lists them.
 backend_app.command("api")(backend_api)
-backend_app.command("forget")(people_cli.forget)
+backend_app.command("retention")(people_cli.retention)
 backend_app.command("export-person")(people_cli.export_person)
 backend_app.command("openapi")(backend_openapi)
 backend_app.command("run")(backend_run)
@@ -108,6 +109,8 @@ def register(root: typer.Typer) -> None:
     root.command("verify")(cleaning_cli.verify)
     root.command("savings")(cleaning_cli.savings)
     root.add_typer(quality_cli.quality_app, name="quality")
+    root.add_typer(people_cli.site_key_app, name="site-key")
     alerts_cli.register(root)
     stickers_cli.register(root)
     broker_cli.register(root)
+    web_cli.register(root)

@@ -26,7 +26,7 @@ from backend.cleaning.planner import Need, Plan
 from backend.cleaning.savings import Savings, savings_by_building, savings_line, total
 from backend.cleaning.verification import DayVerification, RoomVisits, verify
 from backend.cleaning.visits import CONTEXT_MS, Visit, pair_and_write
-from backend.people import privacy, retention
+from backend.people import privacy, sitekey
 from backend.registry import Registry
 from backend.registry.gateway_files import export_gateway_files
 from backend.stickers.binding import CHECK_IN_KINDS, check_in_rooms
@@ -161,6 +161,8 @@ class Backend:
         self._verified = (-1, {})
         first = shifts.local_day(since, self.tz)
         last = shifts.local_day(now_ms, self.tz)
+        if self.rotating():
+            sitekey.learn(self.registry, self.influx, since - CONTEXT_MS, now_ms, now_ms)
         return pair_and_write(
             self.influx,
             {r.id: r for r in self.registry.rooms()},
@@ -170,7 +172,15 @@ class Backend:
             plans.planned_rooms(self.registry, first, last),
             since,
             now_ms,
+            sitekey.successors(self.registry),
         )
+
+    def rotating(self) -> bool:
+        """Whether a site-key rotation's overlap is under way (backend/people/sitekey.py)."""
+        try:
+            return sitekey.load(self.conf.site_key_file).rotation is not None
+        except sitekey.SiteKeyError:
+            return False  # no key file here (e.g. keys kept off this host): nothing to learn
 
     def publish_need(self, now_ms: int) -> dict[str, Need]:
         """Write need points for every room and publish each station's retained need.
@@ -295,9 +305,13 @@ class Backend:
         except privacy.UnknownPerson as e:
             raise BackendError(str(e)) from None
 
-    def forget(self, now_ms: int) -> tuple[int, date]:
-        """Person-level points older than backend.retention_days: summarised, then deleted."""
-        return retention.forget(self.influx, self.conf.retention_days, self.tz, now_ms)
+    def forget(self, now_ms: int, apply: bool = True) -> Any:
+        """The retention rule (backend/people/forgetting.py): person-level data older than
+        backend.retention_days summarised, the report's figures kept, then deleted."""
+        # Imported here: forgetting keeps the report's figures, and the report needs Backend.
+        from backend.people import forgetting
+
+        return forgetting.run(self, now_ms, apply)
 
     def tick(self, now_ms: int, previous_ms: int) -> None:
         """One round of `pletfri backend run`: visits, plans for shifts that began, need;
@@ -308,8 +322,7 @@ class Backend:
             yesterday = shifts.local_day(previous_ms, self.tz)
             self.record_savings(yesterday, yesterday, now_ms)
             try:
-                days, kept = self.forget(now_ms)
-                log.info("retention: %d days summarised, person data kept from %s", days, kept)
+                self.forget(now_ms)  # logs what it removed
             except InfluxError as e:
                 # InfluxDB 2.x/3.x refuse DELETE over the v1 API; the rest of the round goes on.
                 log.warning("retention not applied (set the bucket's retention instead): %s", e)

@@ -48,6 +48,9 @@ def tap_lines(msg: Message, dev: Device, known: bool) -> list[str]:
         "seq": msg.seq,
         "clock_ok": msg.clock_ok,
     }
+    if "card_prev" in msg.payload:
+        # Pairs (card, card_prev) teach the backend a rotated card's new pseudonym.
+        fields["card_prev"] = msg.payload["card_prev"]
     if not known:
         # Only on cards missing from cards.csv (`WHERE known = false`), so alerts see them.
         fields["known"] = False

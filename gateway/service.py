@@ -495,7 +495,12 @@ class Gateway:
 
     def _lines(self, msg: Message, dev: Device, item: Inbound, now: int, group: Group) -> list[str]:
         if msg.channel == contract.TAP:
-            known = self.registry.card_known(msg.payload["card"])
+            # During a site-key rotation the registry may know the card only by its
+            # previous pseudonym (docs/security.md).
+            prev = msg.payload.get("card_prev")
+            known = self.registry.card_known(msg.payload["card"]) or (
+                prev is not None and self.registry.card_known(prev)
+            )
             if not known:
                 self.counters.unknown_cards += 1
             self._ack_tap(msg, contract.ACK_OK if known else contract.ACK_UNKNOWN_CARD, item, group)

@@ -103,6 +103,14 @@ def _card(payload: dict[str, Any]) -> None:
     card = payload.get("card")
     if not (isinstance(card, str) and len(card) == contract.CARD_HEX_LEN and HEX.issuperset(card)):
         raise Rejected("bad_card", f"card must be 16 lowercase hex characters, got {card!r:.40}")
+    # Additive (docs/security.md, site-key rotation): the card under the previous site key.
+    prev = payload.get("card_prev")
+    if prev is not None and not (
+        isinstance(prev, str) and len(prev) == contract.CARD_HEX_LEN and HEX.issuperset(prev)
+    ):
+        raise Rejected(
+            "bad_card", f"card_prev must be 16 lowercase hex characters, got {prev!r:.40}"
+        )
 
 
 def _records(payload: dict[str, Any], now_ms: int) -> list[Record]:

@@ -87,6 +87,13 @@ class BackendSettings(Section):
     timezone: str = "Europe/Copenhagen"
     # Person-level visit data older than this is deleted; aggregates are kept.
     retention_days: int = Field(90, ge=1)
+    # The installation's site key for card pseudonyms and its rotation (docs/security.md).
+    site_key_file: Path = Path("run/backend/site-key.json")
+    # HTTP API: request bodies larger than this are refused with 413.
+    max_body_bytes: int = Field(16_000_000, ge=1024)
+    # Registry imports (file or PUT /registry): at most this many rows and bytes.
+    import_max_rows: int = Field(500_000, ge=1)
+    import_max_bytes: int = Field(64_000_000, ge=1024)
     # Overrides of the room types' defaults (backend/cleaning/roomtypes.py), TOML or YAML.
     room_types_file: Path | None = None
     # The need score at which a room is due (a day of ordinary use scores about 1).
@@ -278,6 +285,25 @@ class QualitySettings(Section):
         return self
 
 
+class WebSettings(Section):
+    """The web pages for cleaners and service leaders (backend/web, docs/web.md)."""
+
+    # A session ends after this long without a request, and this long after login at most.
+    session_idle_min: int = Field(60, ge=1, le=24 * 60)
+    session_max_h: float = Field(12.0, gt=0, le=24 * 30)
+    # The session cookie's Secure flag: "auto" sets it when the request came over TLS
+    # (behind a proxy: run uvicorn with --proxy-headers); "always" or "never" force it.
+    secure_cookies: Literal["auto", "always", "never"] = "auto"
+    # Token buckets: login attempts per client address and per user name, sticker taps per
+    # user, each refilled over a minute.
+    login_per_minute: int = Field(5, ge=1)
+    sticker_per_minute: int = Field(30, ge=1)
+    # The pages' language until a person picks one (a cookie remembers the choice).
+    language: Literal["da", "en"] = "da"
+    # How often the cleaner's page asks for new ticks.
+    poll_s: int = Field(15, ge=2, le=600)
+
+
 class StickersSettings(Section):
     # NFC stickers (NTAG 424 DNA, SUN messages; docs/stickers.md).
     # The installation master key, 32 hex characters: every sticker key is derived from it.
@@ -364,6 +390,7 @@ class Settings(BaseSettings):
     alerts: AlertsSettings = AlertsSettings()
     report: ReportSettings = ReportSettings()
     quality: QualitySettings = QualitySettings()
+    web: WebSettings = WebSettings()
     stickers: StickersSettings = StickersSettings()
     demo: DemoSettings = DemoSettings()
     broker: BrokerSettings = BrokerSettings()

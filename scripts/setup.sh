@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what Pletfri needs, idempotently: Debian's mosquitto, influxdb and poppler-utils
-# when their binaries are missing, Python 3.11+ with venv, and the pinned Python packages of
-# pyproject.toml in .venv. Sourced by demo.sh and test.sh.
+# Installs what Pletfri needs, idempotently: Debian's mosquitto, influxdb, poppler-utils
+# and chromium when their binaries are missing, Python 3.11+ with venv, and the pinned
+# Python packages of pyproject.toml in .venv. Sourced by demo.sh and test.sh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -16,6 +16,8 @@ command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosqu
 command -v influxd >/dev/null || [ -x /usr/bin/influxd ] || missing+=(influxdb)
 # pdftoppm: the report test turns the monthly report's PDF into images.
 command -v pdftoppm >/dev/null || missing+=(poppler-utils)
+# The web pages' browser tests drive Debian's chromium with Playwright (no browser download).
+command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then

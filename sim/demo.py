@@ -27,6 +27,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from backend.broker.acl import BACKEND, GATEWAY
 from backend.cleaning.planner import Plan
+from backend.people import sitekey
 from backend.quality import inspections
 from backend.reports import render
 from backend.reports.monthly import monthly
@@ -47,6 +48,7 @@ from sim.platform import Books, Platform
 from sim.processes import GatewayProcess
 from sim.stickers import StickerPhones, demo_master_key
 from sim.summary import MEASUREMENTS, Summary, alerts_by_kind, count
+from sim.webdemo import demo_logins
 from sim.world import Municipality
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,8 @@ class DemoOptions:
     seed: int = 1
     holiday: date | None = None
     today: date | None = None  # the run simulates the school week before this day
+    # Rotate the site key at noon of the middle day, finished a day later (docs/security.md).
+    rotate_site_key: bool = False
 
 
 @dataclass
@@ -106,6 +110,8 @@ class DemoRun:
     # Stickers: how many, rooms still without a check-in, taps by result, planted fakes.
     stickers: dict[str, Any] = field(default_factory=dict)
     sent_stickers: int = 0
+    # The site-key rotation, when asked for: start, finish (ms), cards learned and not.
+    rotation: dict[str, int] = field(default_factory=dict)
     # Wall seconds per phase, to show where a run's time goes (logged at DEBUG).
     phases: dict[str, float] = field(default_factory=dict)
 
@@ -137,7 +143,11 @@ def demo_settings(base: Settings, stack: Stack, folder: Path, seed: int = 1) -> 
             "batch_interval_s": 0.2,
             "last_seen_timeout_s": d.last_seen_timeout_s,
         },
-        backend={**base.backend.model_dump(), "database_file": folder / "backend.sqlite"},
+        backend={
+            **base.backend.model_dump(),
+            "database_file": folder / "backend.sqlite",
+            "site_key_file": folder / "site-key.json",
+        },
         # No mail server or webhook here: alerts go out on MQTT and into InfluxDB.
         alerts={
             **base.alerts.model_dump(),
@@ -214,6 +224,8 @@ def simulate(
         faults = plant(m, cal, opts.seed, *([afternoon.start] if afternoon else []))
         run = DemoRun(folder, s, m, cal, faults)
         run.phases["broker: device logins"] = provisioned_s
+        # The sample registry's pseudonyms are made with the demo's key: it is this site's.
+        sitekey.init(s.backend.site_key_file, site_key(opts.seed))
         run.history_visits = platform.seed_history(cal.days[0].day, site_key(opts.seed))
         console.print(
             f"[bold]Pletfri demo[/] {len(m.buildings)} buildings, {len(m.rooms())} rooms, "
@@ -229,7 +241,7 @@ def simulate(
         phones = StickerPhones(s, opts.seed)
         try:
             gw.start()
-            pool.subscribe(("ack", "need"))
+            pool.subscribe(("ack", "need", "config"))
             pool.start()
             fleet = Fleet(
                 m,
@@ -266,6 +278,8 @@ def simulate(
                     storage.backfill_all(influx, s.storage, s.backend.timezone, skip=bulk)
                 with run.timed("backend: monthly report"):
                     run.contract_report = _contract_report(platform.backend, s, cal, end)
+                # The logins `pletfri web demo` prints (sim/webdemo.py).
+                demo_logins(platform.backend.registry, end)
                 platform.wait_alerts(run.timed)
             run.phases["alerts (beside the fleet)"] = platform.alert_seconds
             run.stickers = _stickers(platform.backend, phones)
@@ -419,6 +433,7 @@ def _loop(
     cal = run.calendar
     t, end = _ms(cal.start), _ms(cal.end)
     schedule = _schedule(platform, cal)
+    rotation = _rotation_times(cal) if opts.rotate_site_key else {}
     with run.timed("fleet"):
         fleet.start(t)
     real0, sim0, sent_before = time.monotonic(), t, 0
@@ -433,6 +448,10 @@ def _loop(
         task = progress.add_task("sim", total=(end - t) // STEP_MS, clock="", msgs="")
         try:
             while t < end:
+                if t in rotation:
+                    with run.timed("wait for storage"):
+                        _wait_stored(gw, pool)
+                    _rotate(run, platform, rotation[t], t)
                 for day, shift, shift_end in schedule.get(t, []):
                     with run.timed("wait for storage"):
                         _wait_stored(gw, pool)
@@ -475,6 +494,36 @@ def _loop(
             console.print("[yellow]Ctrl-C: stopping; the data so far stays in the run folder[/]")
             return True
     return False
+
+
+def _rotation_times(cal: Calendar) -> dict[int, str]:
+    """Noon of the middle simulated day: start; a day later (or the last step): finish."""
+    middle = cal.days[len(cal.days) // 2].day
+    start = _ms(datetime.combine(middle, datetime.min.time(), cal.tz).replace(hour=12))
+    end = _ms(cal.end) - STEP_MS
+    return {start: "start", min(start + 86_400_000, end): "finish"}
+
+
+def _rotate(run: DemoRun, platform: Platform, what: str, now_ms: int) -> None:
+    be = platform.backend
+    path = be.conf.site_key_file
+    if what == "start":
+        sitekey.start(path, be.registry, run.settings.mqtt, now_ms, overlap_days=1)
+        run.rotation["started_ms"] = now_ms
+        return
+    be.pair_visits(now_ms)
+    # Cards nobody tapped in the overlap (service leaders, a day off) are listed, not kept.
+    _, _, left = sitekey.finish(
+        path, be.registry, be.influx, run.settings.mqtt, now_ms, be.export_gateway_files, True
+    )
+    # The gateway re-reads its cards file once a (real) second: simulated time must not
+    # run ahead of that, as hours of taps with the new pseudonyms alone would come first.
+    time.sleep(1.5)
+    run.rotation |= {
+        "finished_ms": now_ms,
+        "learned": len(sitekey.successors(be.registry)),
+        "not_learned": len(left),
+    }
 
 
 def _clean(

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
 from backend.alerts.acknowledge import AlertStateError, acknowledge
@@ -54,12 +54,29 @@ def _nobody() -> str | None:
     return None
 
 
+def _everywhere() -> list[str] | None:
+    return None
+
+
+# SQLite's largest integer: a larger id is no alert (and would overflow the query).
+AlertId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
 def router(
     settings: Settings,
     who: Callable[..., str | None] = _nobody,
     clock: Callable[[], int] = _wall_clock_ms,
+    buildings: Callable[..., list[str] | None] = _everywhere,
 ) -> APIRouter:
+    """`buildings`, if given, is a dependency returning the buildings the caller may see
+    (None: all); an alert of another building is then answered 403."""
     api = APIRouter(prefix="/alerts", tags=["alerts"])
+    Scope = Annotated[list[str] | None, Depends(buildings)]
+
+    def visible(scope: list[str] | None, building: str) -> None:
+        if scope is not None and building not in scope:
+            raise HTTPException(403, f"building {building!r} is not one of yours")
+
     tz = ZoneInfo(settings.backend.timezone)
 
     def store() -> Iterator[AlertStore]:
@@ -74,25 +91,44 @@ def router(
     @api.get("", response_model=list[AlertOut], summary="Alerts, newest first")
     def list_alerts(
         db: Store,
+        scope: Scope,
         state: Literal["open", "acknowledged", "resolved", "all"] = "open",
         building: str | None = None,
         rule: str | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[dict[str, Any]]:
-        found = db.alerts(None if state == "all" else state, building, rule, limit)
+        if building is not None:
+            visible(scope, building)
+        wanted = None if state == "all" else state
+        if building is not None or scope is None:
+            found = db.alerts(wanted, building, rule, limit)
+        else:
+            # Newest first over the caller's own buildings only.
+            mine = [a for b in scope for a in db.alerts(wanted, b, rule, limit)]
+            found = sorted(mine, key=lambda a: (a.opened_ms, a.id), reverse=True)[:limit]
         return [a.as_dict() for a in found]
 
     @api.get("/{alert_id}", response_model=AlertOut, summary="One alert")
-    def get_alert(alert_id: int, db: Store) -> dict[str, Any]:
+    def get_alert(alert_id: AlertId, db: Store, scope: Scope) -> dict[str, Any]:
         try:
-            return db.get(alert_id).as_dict()
+            alert = db.get(alert_id)
         except AlertNotFound as e:
             raise HTTPException(404, str(e)) from None
+        visible(scope, alert.building)
+        return alert.as_dict()
 
     @api.post("/{alert_id}/ack", response_model=AlertOut, summary="Acknowledge an alert")
     def ack_alert(
-        alert_id: int, body: AckIn, db: Store, user: Annotated[str | None, Depends(who)]
+        alert_id: AlertId,
+        body: AckIn,
+        db: Store,
+        scope: Scope,
+        user: Annotated[str | None, Depends(who)],
     ) -> dict[str, Any]:
+        try:
+            visible(scope, db.get(alert_id).building)
+        except AlertNotFound as e:
+            raise HTTPException(404, str(e)) from None
         by = user or body.by
         if not by:
             raise HTTPException(422, "say who acknowledges the alert: give `by` in the body")

@@ -10,8 +10,8 @@ from dataclasses import asdict
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import AfterValidator, BaseModel
 
 from backend.auth import Anyone, Leader, anyone, each
 from backend.cleaning.planner import Plan, PlanEntry
@@ -51,6 +51,21 @@ def _plan_out(p: Plan) -> PlanOut:
     return PlanOut(**{k: getattr(p, k) for k in PlanOut.model_fields})
 
 
+# Days the platform can hold: InfluxDB's time range ends in 1677 and 2262, and a span of
+# centuries would keep a request busy for minutes.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2199, 12, 31)
+MAX_SPAN_DAYS = 366
+
+
+def _in_range(day: date) -> date:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"give a day between {FIRST_DAY} and {LAST_DAY}")
+    return day
+
+
+Day = Annotated[date, AfterValidator(_in_range)]
+
+
 def router(backend: Backend, clock: Callable[[], int]) -> APIRouter:
     """The routes over `backend`; `clock` gives "now" (the demo passes simulated time)."""
     api = APIRouter()
@@ -65,7 +80,7 @@ def router(backend: Backend, clock: Callable[[], int]) -> APIRouter:
     @api.get("/plans", tags=["planning"])
     def plans(
         c: Anyone,
-        day: Annotated[date | None, Query(alias="date")] = None,
+        day: Annotated[Day | None, Query(alias="date")] = None,
         building: str | None = None,
         shift: str | None = None,
     ) -> list[PlanOut]:
@@ -79,7 +94,7 @@ def router(backend: Backend, clock: Callable[[], int]) -> APIRouter:
     def make_plans(
         c: Leader,
         shift: str,
-        day: Annotated[date | None, Query(alias="date")] = None,
+        day: Annotated[Day | None, Query(alias="date")] = None,
         building: str | None = None,
     ) -> list[PlanOut]:
         return [
@@ -91,7 +106,7 @@ def router(backend: Backend, clock: Callable[[], int]) -> APIRouter:
     @api.get("/visits", tags=["visits"])
     def visits(
         c: Leader,
-        day: Annotated[date | None, Query(alias="date")] = None,
+        day: Annotated[Day | None, Query(alias="date")] = None,
         building: str | None = None,
     ) -> list[VisitOut]:
         start, end = day_window(day or today(), backend.tz)
@@ -104,7 +119,7 @@ def router(backend: Backend, clock: Callable[[], int]) -> APIRouter:
     @api.get("/verification", tags=["visits"])
     def verification(
         c: Anyone,
-        day: Annotated[date | None, Query(alias="date")] = None,
+        day: Annotated[Day | None, Query(alias="date")] = None,
         building: str | None = None,
     ) -> list[DayVerification]:
         found: dict[str, DayVerification] = {}
@@ -114,9 +129,13 @@ def router(backend: Backend, clock: Callable[[], int]) -> APIRouter:
 
     @api.get("/savings", tags=["savings"])
     def savings(
-        c: Anyone, first: date, last: date | None = None, building: str | None = None
+        c: Anyone, first: Day, last: Day | None = None, building: str | None = None
     ) -> Savings:
         c.one_building(building)
+        if last is not None and not 0 <= (last - first).days < MAX_SPAN_DAYS:
+            raise HTTPException(
+                422, f"last must be from first to {MAX_SPAN_DAYS} days later; ask per year"
+            )
         return backend.savings(first, last or first, clock(), building)
 
     return api

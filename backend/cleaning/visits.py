@@ -215,15 +215,19 @@ def pair_and_write(
     planned: set[tuple[date, str]],
     since_ms: int,
     now_ms: int,
+    successors: Mapping[str, str] | None = None,
 ) -> list[Visit]:
     """Pair the taps up to now into visits that arrived after since_ms; write and return them.
 
     `planned` holds (local day, room) for the rooms due that day. Taps by unknown cards or
     at unknown rooms make no visit (the gateway has already answered them "unknown_card").
+    `successors` maps a card's pseudonym under an earlier site key to its newest one
+    (backend/people/sitekey.py), so one card pairs as one across a key rotation.
     """
     rules = PairingRules.from_settings(settings)
+    newest = successors or {}
     taps = [
-        t
+        replace(t, card=newest.get(t.card, t.card)) if t.card in newest else t
         for t in read_taps(influx, since_ms - CONTEXT_MS, now_ms)
         if t.card in people_by_card and t.room in rooms
     ]

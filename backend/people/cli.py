@@ -1,5 +1,6 @@
-"""The people's commands under `pletfri backend`: API tokens (`token add`, `token revoke`),
-`forget` (retention) and `export-person` (one person's data on request)."""
+"""The people's commands: under `pletfri backend` API tokens (`token add`, `token revoke`),
+`retention` (the retention rule, for cron or a timer) and `export-person` (one person's data
+on request); `pletfri site-key` (the card pseudonyms' key and its rotation)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from typing import Annotated, cast
 import typer
 
 from backend.command import NowOpt, parse_now, running_backend
-from backend.people import tokens
-from pletfri.command import fail
+from backend.people import sitekey, tokens
+from pletfri.command import fail, settings
+from pletfri.influx import InfluxError
 
 token_app = typer.Typer(help="API tokens with roles.", no_args_is_help=True)
 
@@ -49,11 +51,25 @@ def token_revoke(
     typer.echo(f"revoked {n} token(s)")
 
 
-def forget(ctx: typer.Context, now: NowOpt = None) -> None:
-    """Delete taps and visits older than backend.retention_days, keeping daily sums."""
+def retention(
+    ctx: typer.Context,
+    run: Annotated[
+        bool, typer.Option("--run", help="Apply it; without, only say what goes.")
+    ] = False,
+    now: NowOpt = None,
+) -> None:
+    """The retention rule: person-level data older than backend.retention_days (taps,
+    visits, alerts about a card, alert messages) goes, daily sums and the monthly report's
+    figures stay. For cron or a systemd timer (docs/operations.md); logs what it removed."""
     with running_backend(ctx) as be:
-        days, kept = be.forget(parse_now(ctx, now))
-    typer.echo(f"{days} days summarised into visit_day; taps and visits kept from {kept}")
+        try:
+            removed = be.forget(parse_now(ctx, now), apply=run)
+        except InfluxError as e:
+            raise fail(
+                f"{e}; InfluxDB 2.x and 3.x refuse DELETE over the v1 API: set the bucket's "
+                "retention there instead"
+            ) from None
+    typer.echo(removed.text())
 
 
 def export_person(
@@ -81,3 +97,107 @@ def export_person(
         f"{len(data['cards'])} cards of {person}",
         err=True,
     )
+
+
+site_key_app = typer.Typer(
+    help="The installation's site key for card pseudonyms and its rotation (docs/security.md).",
+    no_args_is_help=True,
+)
+
+
+def _path(ctx: typer.Context) -> Path:
+    return settings(ctx).backend.site_key_file
+
+
+@site_key_app.command("init")
+def init(
+    ctx: typer.Context,
+    from_hex: Annotated[
+        str | None,
+        typer.Option(help="Adopt this key (hex) of a fleet already provisioned, not a new one."),
+    ] = None,
+) -> None:
+    """Make this installation's site key (random, 32 bytes) in backend.site_key_file."""
+    try:
+        key = bytes.fromhex(from_hex) if from_hex else None
+    except ValueError:
+        raise fail("--from-hex must be hexadecimal, at least 32 characters") from None
+    try:
+        kf = sitekey.init(_path(ctx), key)
+    except sitekey.SiteKeyError as e:
+        raise fail(str(e)) from None
+    typer.echo(f"site key {sitekey.fingerprint(kf.key_bytes)} written to {_path(ctx)} (mode 600)")
+
+
+@site_key_app.command("show")
+def show(
+    ctx: typer.Context,
+    reveal: Annotated[bool, typer.Option(help="Print the key itself, for provisioning.")] = False,
+) -> None:
+    """The key's fingerprint, a rotation under way and the past ones (JSON)."""
+    try:
+        kf = sitekey.load(_path(ctx))
+    except sitekey.SiteKeyError as e:
+        raise fail(str(e)) from None
+    if reveal:
+        typer.echo(kf.key)
+        return
+    out = {"key": sitekey.fingerprint(kf.key_bytes), "history": kf.history, "rotation": None}
+    if kf.rotation:
+        out["rotation"] = {
+            "started_ms": kf.rotation.started_ms,
+            "overlap_until_ms": kf.rotation.overlap_until_ms,
+            "previous": sitekey.fingerprint(bytes.fromhex(kf.rotation.previous)),
+        }
+        with running_backend(ctx) as be:
+            out["rotation"]["cards_waiting"] = len(sitekey.pending(be.registry))
+    typer.echo(json.dumps(out, indent=2))
+
+
+@site_key_app.command("rotate")
+def rotate(
+    ctx: typer.Context,
+    overlap_days: Annotated[
+        float,
+        typer.Option(help="Days both keys are accepted; long enough for every card to be tapped."),
+    ] = 14,
+    now: NowOpt = None,
+) -> None:
+    """Start a rotation: a new key to every station, the old one still accepted."""
+    with running_backend(ctx) as be:
+        try:
+            kf, told = sitekey.start(
+                _path(ctx), be.registry, be.settings.mqtt, parse_now(ctx, now), overlap_days
+            )
+        except sitekey.SiteKeyError as e:
+            raise fail(str(e)) from None
+    typer.echo(
+        f"new site key {sitekey.fingerprint(kf.key_bytes)} sent to {told} stations; both keys "
+        f"count for {overlap_days:g} days; then `pletfri site-key finish`"
+    )
+
+
+@site_key_app.command("finish")
+def finish(
+    ctx: typer.Context,
+    force: Annotated[
+        bool, typer.Option(help="Finish although some cards were not tapped in the overlap.")
+    ] = False,
+    now: NowOpt = None,
+) -> None:
+    """End the overlap: the stations keep the new key alone."""
+    with running_backend(ctx) as be:
+        try:
+            _, told, left = sitekey.finish(
+                _path(ctx), be.registry, be.influx, be.settings.mqtt, parse_now(ctx, now),
+                be.export_gateway_files, force,
+            )  # fmt: skip
+        except sitekey.SiteKeyError as e:
+            raise fail(str(e)) from None
+    typer.echo(f"rotation finished; {told} stations keep the new key alone")
+    if left:
+        people = sorted({p for _, p in left})
+        typer.echo(
+            f"{len(left)} cards were not tapped during the overlap; enrol them again: "
+            + ", ".join(people)
+        )

@@ -11,7 +11,7 @@ Person-level data lives in three places:
   to them, their quiet hours;
 - the INSTA 800 inspections they made (backend/quality/inspections.py names the inspector).
 
-Data older than `backend.retention_days` is already deleted (backend/retention.py); the
+Data older than `backend.retention_days` is already deleted (backend/people/retention.py); the
 export says so, so that an empty list is not read as "never recorded".
 """
 

@@ -15,7 +15,7 @@ from backend.cleaning.shifts import day_window, local_day
 from pletfri.influx import Influx, line
 
 
-def _first_visit_ms(influx: Influx, before_ms: int) -> int | None:
+def first_visit_ms(influx: Influx, before_ms: int) -> int | None:
     rows = influx.query(f"SELECT first(duration_s) FROM visit WHERE time < {before_ms}ms")
     return rows[0]["time"] if rows else None
 
@@ -53,7 +53,7 @@ def forget(influx: Influx, retention_days: int, tz: ZoneInfo, now_ms: int) -> tu
     """
     keep_from = local_day(now_ms - retention_days * DAY_MS, tz) + timedelta(days=1)
     cutoff = day_window(keep_from, tz)[0]
-    first = _first_visit_ms(influx, cutoff)
+    first = first_visit_ms(influx, cutoff)
     days = 0
     if first is not None:
         day = local_day(first, tz)

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Annotated, Any, Protocol
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.cleaning.shifts import local_day
@@ -68,6 +68,9 @@ def router(
     Reader = Annotated[Scoped, read]
     Writer = Annotated[Scoped, write]
 
+    # SQLite's largest integer: a larger id is no inspection (and would overflow the query).
+    Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
     def mine(c: Scoped, inspection: int) -> None:
         """404 for an unknown inspection, 403 for one of another leader's buildings."""
         try:
@@ -94,7 +97,7 @@ def router(
         "/inspections/{inspection}/rooms/{room}",
         summary="Record a sampled room's observed level (again to correct it)",
     )
-    def record(inspection: int, room: str, body: RecordIn, c: Writer) -> quality.Inspection:
+    def record(inspection: Id, room: str, body: RecordIn, c: Writer) -> quality.Inspection:
         mine(c, inspection)
         try:
             return quality.record(
@@ -104,7 +107,7 @@ def router(
             raise _http(e) from None
 
     @api.post("/inspections/{inspection}/finish", summary="Finish and judge an inspection")
-    def finish(inspection: int, c: Writer) -> quality.Inspection:
+    def finish(inspection: Id, c: Writer) -> quality.Inspection:
         mine(c, inspection)
         try:
             return quality.finish(registry, inspection, clock())
@@ -114,7 +117,7 @@ def router(
     @api.delete(
         "/inspections/{inspection}", status_code=204, summary="Cancel an unfinished inspection"
     )
-    def cancel(inspection: int, c: Writer) -> None:
+    def cancel(inspection: Id, c: Writer) -> None:
         mine(c, inspection)
         try:
             quality.cancel(registry, inspection)
@@ -134,7 +137,7 @@ def router(
         return [i for i in found if scope is None or i.building in scope]
 
     @api.get("/inspections/{inspection}", summary="One inspection")
-    def inspection(inspection: int, c: Reader) -> quality.Inspection:
+    def inspection(inspection: Id, c: Reader) -> quality.Inspection:
         mine(c, inspection)
         return quality.get(registry, inspection)
 

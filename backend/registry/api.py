@@ -16,7 +16,7 @@ class Changed(BaseModel):
     counts: dict[str, int]
 
 
-def router(registry: Registry) -> APIRouter:
+def router(registry: Registry, max_rows: int = 500_000) -> APIRouter:
     api = APIRouter(tags=["registry"])
 
     @api.get("/buildings")
@@ -53,6 +53,13 @@ def router(registry: Registry) -> APIRouter:
         data: RegistryData,
         replace: Annotated[bool, Query(description="replace all, rather than merge")] = False,
     ) -> Changed:
+        rows = sum(len(getattr(data, section)) for section in RegistryData.model_fields)
+        if rows > max_rows:
+            raise HTTPException(
+                413,
+                f"{rows:,} records, more than backend.import_max_rows ({max_rows:,}); "
+                "merge the registry in parts",
+            )
         problems = reference_problems(data) if replace else []
         if problems:
             raise HTTPException(422, [f"{section}[{i}]: {p}" for section, i, p in problems[:50]])

@@ -9,7 +9,7 @@ import typer
 
 from backend.command import BuildingOpt, JsonOpt, running_backend, to_json
 from backend.registry import Registry
-from backend.registry.files import RegistryFileError, read, write
+from backend.registry.files import ImportLimits, RegistryFileError, read, write
 from backend.registry.sample import SampleOptions, generate
 from pletfri.command import fail
 
@@ -52,7 +52,8 @@ def registry_import(
     """Import a registry file: checked completely first, then applied all at once."""
     with running_backend(ctx) as be:
         try:
-            data = read(path, None if replace else be.registry.data())
+            limits = ImportLimits(be.conf.import_max_rows, be.conf.import_max_bytes)
+            data = read(path, None if replace else be.registry.data(), limits)
         except RegistryFileError as e:
             raise fail(str(e)) from None
         (be.registry.replace if replace else be.registry.merge)(data)

@@ -3,11 +3,19 @@
 Both hold the same sections (buildings, rooms, devices, people, cards, leaders), each a list
 of records with the fields of backend/registry/model.py. Every problem is reported with the
 file, the line and what is wrong, and nothing is changed unless the whole input is valid.
+
+An input is refused before it is parsed when it is larger than ``backend.import_max_bytes``,
+and while it is read once it has more than ``backend.import_max_rows`` records. A CSV cell
+that a spreadsheet would run as a formula (it begins with = + - @, a tab or a carriage
+return, and is not a number) is written with a leading apostrophe (OWASP "CSV injection"),
+which reading takes off again, so an export imports back unchanged.
 """
 
 from __future__ import annotations
 
 import csv
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +26,30 @@ from backend.registry.model import SECTIONS, RegistryData, reference_problems
 
 # LibYAML's parser when PyYAML was built with it: a 6,000-room file in a second, not twenty.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportLimits:
+    max_rows: int = 500_000
+    max_bytes: int = 64_000_000
+
+
+# What a spreadsheet reads as the start of a formula; a plain number is left alone.
+_FORMULA = re.compile(r"[=+\-@\t\r]")
+_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?([eE][+-]?\d+)?")
+
+
+def neutralise(cell: str) -> str:
+    """A cell that a spreadsheet would run as a formula, made text with a leading apostrophe."""
+    if cell and (_FORMULA.match(cell) or cell[0] == "'") and not _NUMBER.fullmatch(cell):
+        # A cell that already begins with an apostrophe gets one more, so reading is exact.
+        return "'" + cell
+    return cell
+
+
+def restore(cell: str) -> str:
+    """The cell as it was before `neutralise`."""
+    return cell[1:] if cell.startswith("'") else cell
 
 
 class RegistryFileError(Exception):
@@ -61,8 +93,32 @@ def _parse(
     return data
 
 
-def read_yaml(path: Path, existing: RegistryData | None = None) -> RegistryData:
+def _too_large(paths: list[Path], limits: ImportLimits) -> None:
+    size = sum(p.stat().st_size for p in paths)
+    if size > limits.max_bytes:
+        raise RegistryFileError(
+            [
+                f"{paths[0] if len(paths) == 1 else paths[0].parent}: {size:,} bytes, more than "
+                f"backend.import_max_bytes ({limits.max_bytes:,}); split the import or raise it"
+            ]
+        )
+
+
+def _too_many(where: Path, rows: int, limits: ImportLimits) -> None:
+    if rows > limits.max_rows:
+        raise RegistryFileError(
+            [
+                f"{where}: more than {limits.max_rows:,} records (backend.import_max_rows); "
+                "split the import or raise it"
+            ]
+        )
+
+
+def read_yaml(
+    path: Path, existing: RegistryData | None = None, limits: ImportLimits = ImportLimits()
+) -> RegistryData:
     try:
+        _too_large([path], limits)
         text = path.read_text(encoding="utf-8")
         # One parse gives both the nodes (for line numbers) and the data built from them.
         loader = _Loader(text)
@@ -107,15 +163,20 @@ def read_yaml(path: Path, existing: RegistryData | None = None) -> RegistryData:
             items[section].append((where, record))
     if problems:
         raise RegistryFileError(problems)
+    _too_many(path, sum(len(v) for v in items.values()), limits)
     return _parse(items, existing)
 
 
-def read_csv_folder(folder: Path, existing: RegistryData | None = None) -> RegistryData:
+def read_csv_folder(
+    folder: Path, existing: RegistryData | None = None, limits: ImportLimits = ImportLimits()
+) -> RegistryData:
     """Read <section>.csv files from `folder`; a missing file is an empty section."""
     if not folder.is_dir():
         raise RegistryFileError([f"{folder}: not a folder with {', '.join(SECTIONS)} .csv files"])
     items: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     problems = []
+    _too_large([p for s in SECTIONS if (p := folder / f"{s}.csv").exists()] or [folder], limits)
+    rows = 0
     for section in SECTIONS:
         path = folder / f"{section}.csv"
         if not path.exists():
@@ -130,24 +191,32 @@ def read_csv_folder(folder: Path, existing: RegistryData | None = None) -> Regis
                     f"columns are {','.join(fields)}"
                 )
                 continue
-            items[section] = [
-                (f"{path}:{reader.line_num}", {k: v for k, v in row.items() if v != ""})
-                for row in reader
-            ]
+            items[section] = []
+            for row in reader:
+                rows += 1
+                _too_many(folder, rows, limits)
+                items[section].append(
+                    (
+                        f"{path}:{reader.line_num}",
+                        {k: restore(v) for k, v in row.items() if v != "" and k is not None},
+                    )
+                )
     if problems:
         raise RegistryFileError(problems)
     return _parse(items, existing)
 
 
-def read(path: Path, existing: RegistryData | None = None) -> RegistryData:
+def read(
+    path: Path, existing: RegistryData | None = None, limits: ImportLimits = ImportLimits()
+) -> RegistryData:
     """A registry from a YAML file or a folder of CSV files.
 
     With `existing` (the registry it will be merged into), references may point at it.
     """
     if path.is_dir():
-        return read_csv_folder(path, existing)
+        return read_csv_folder(path, existing, limits)
     if path.suffix.lower() in (".yaml", ".yml"):
-        return read_yaml(path, existing)
+        return read_yaml(path, existing, limits)
     raise RegistryFileError([f"{path}: give a .yaml/.yml file or a folder of .csv files"])
 
 
@@ -170,7 +239,7 @@ def _cell(v: Any) -> Any:
         return ""
     if isinstance(v, bool):
         return "true" if v else "false"
-    return v
+    return neutralise(v) if isinstance(v, str) else v
 
 
 def write_csv_folder(data: RegistryData, folder: Path) -> None:

@@ -14,18 +14,28 @@ with the API, the dashboards and the alerts:
   cleaned, per track (`backend.training.progress` summed); no person is named;
 - environment: the hours saved turned into water, detergent and machine energy with the
   contract's own factors (`report.*` settings), shown with the factors, as estimates.
+
+Verification, savings and training are computed from person-level visits. Before the
+retention rule deletes a day's visits (backend/people/retention.py), `keep` stores the month's
+figures per day and building (verification, savings) and per track (training) in SQLite;
+the report then reads those kept figures for the days whose visits are gone, so a month's
+report tells the same after retention as before.
 """
 
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
 from backend.cleaning import plans
+from backend.cleaning.savings import Savings, total
 from backend.cleaning.shifts import local_day
+from backend.cleaning.verification import DayVerification
 from backend.quality import inspections
 from backend.quality.inspections import BuildingQuality
+from backend.registry import Registry
 from backend.reports import training
 from backend.reports.training import Progress
 from backend.service import Backend, BackendError
@@ -167,12 +177,25 @@ def monthly(
     # Inspections need no plan: the whole month's.
     report.quality = inspections.summary(backend.registry, month_first, last, building)
     rows = {b: BuildingRow(b, names[b]) for b in ([building] if building else sorted(names))}
+    kept = kept_days(backend.registry, first, last, building)
     # Visits counted per room and day from the hourly rollups where they hold the day.
     counted = backend.room_days(first, last, now_ms, building)
+    saved: dict[str, list[Savings]] = {}
     day = first
     while day <= last:
         d = DayRow(day)
-        for v in backend.verify(day, now_ms, building, counted.get(day)).values():
+        if day in kept:
+            verified, savings = kept[day]
+        else:
+            verified = list(backend.verify(day, now_ms, building, counted.get(day)).values())
+            savings = list(
+                backend.savings_by_building(day, day, now_ms, building, counted).values()
+            )
+        for sv in savings:
+            saved.setdefault(sv.building or "", []).append(sv)
+        for v in verified:
+            if v.building not in rows:
+                continue  # a building removed from the registry since its day was kept
             row = rows[v.building]
             for name in ("planned", "done", "missed", "too_short"):
                 setattr(row, name, getattr(row, name) + getattr(v, name))
@@ -182,14 +205,20 @@ def monthly(
             row.unverifiable += v.unverifiable
         report.days.append(d)
         day += timedelta(days=1)
-    for b, s in backend.savings_by_building(first, last, now_ms, building).items():
+    # Day by day, as the savings dashboard's points are: a kept day and a live one add up.
+    for b, parts in saved.items():
+        if b not in rows:
+            continue
+        s = total(parts, first, last, b)
         row = rows[b]
         row.fixed_cleanings = s.fixed_cleanings
         row.avoided = s.avoided
         row.hours_saved = round(s.minutes_saved / 60, 1)
         row.due_not_cleaned = s.due_not_cleaned
     report.buildings = list(rows.values())
-    report.training = _training(training.progress(backend, first, last, factors, building))
+    report.training = kept_training(backend.registry, month, building)
+    if report.training is None:
+        report.training = _training(training.progress(backend, first, last, factors, building))
     hours = report.total().hours_saved
     report.environment = Environment(
         hours_saved=hours,
@@ -234,3 +263,118 @@ def _training(found: list[Progress]) -> list[TrainingRow]:
     for row in rows.values():
         row.hours = round(row.hours, 1)
     return [rows[b] for b in sorted(rows)]
+
+
+# --- figures kept past the retention of the visits they come from ---------------------------
+
+KEPT_TABLES = """
+CREATE TABLE IF NOT EXISTS report_kept_days (
+    day TEXT NOT NULL,
+    building TEXT NOT NULL,
+    verification TEXT NOT NULL,
+    savings TEXT NOT NULL,
+    PRIMARY KEY (day, building)
+);
+CREATE TABLE IF NOT EXISTS report_kept_training (
+    month TEXT NOT NULL,
+    building TEXT NOT NULL,
+    row TEXT NOT NULL,
+    PRIMARY KEY (month, building)
+);
+"""
+
+
+def _tables(registry: Registry) -> None:
+    with registry.transaction() as db:
+        for statement in KEPT_TABLES.split(";"):
+            if statement.strip():
+                db.execute(statement)
+
+
+def _json(obj: object) -> str:
+    return json.dumps(asdict(obj), default=str)  # type: ignore[call-overload]
+
+
+def keep(backend: Backend, month: str, now_ms: int, factors: ReportSettings) -> int:
+    """Store one month's figures per day and building, and its training rows per track,
+    before the retention rule deletes the visits they come from. The whole month is kept
+    at once (as far as it has gone) the first time any of its days is to be deleted, so
+    the training's trainee counts are those of the month. Returns the days kept."""
+    _tables(backend.registry)
+    first = date.fromisoformat(month + "-01")
+    last = min(
+        date(first.year, first.month, calendar.monthrange(first.year, first.month)[1]),
+        local_day(now_ms, backend.tz) - timedelta(days=1),
+    )
+    done = {
+        r["day"]
+        for r in backend.registry.query(
+            "SELECT DISTINCT day FROM report_kept_days WHERE day >= ? AND day <= ?",
+            (first.isoformat(), last.isoformat()),
+        )
+    }
+    rows: list[tuple[str, str, str, str]] = []
+    day = first
+    while day <= last:
+        if day.isoformat() not in done:
+            savings = backend.savings_by_building(day, day, now_ms)
+            for b, v in backend.verify(day, now_ms).items():
+                s = savings.get(b) or Savings(day, day, b)
+                rows.append((day.isoformat(), b, _json(v), _json(s)))
+        day += timedelta(days=1)
+    trained = _training(training.progress(backend, first, last, factors))
+    with backend.registry.transaction() as db:
+        db.executemany("INSERT OR IGNORE INTO report_kept_days VALUES (?, ?, ?, ?)", rows)
+        db.executemany(
+            "INSERT OR IGNORE INTO report_kept_training VALUES (?, ?, ?)",
+            [(month, t.building, _json(t)) for t in trained],
+        )
+        # A month kept without trainees still says so: its training section stays empty.
+        db.execute("INSERT OR IGNORE INTO report_kept_training VALUES (?, '', '{}')", (month,))
+    return len({r[0] for r in rows})
+
+
+def _verification(raw: str) -> DayVerification:
+    d = json.loads(raw)
+    d["day"] = date.fromisoformat(d["day"])
+    return DayVerification(**d)
+
+
+def _savings(raw: str) -> Savings:
+    d = json.loads(raw)
+    d["first"], d["last"] = date.fromisoformat(d["first"]), date.fromisoformat(d["last"])
+    return Savings(**d)
+
+
+def kept_days(
+    registry: Registry, first: date, last: date, building: str | None
+) -> dict[date, tuple[list[DayVerification], list[Savings]]]:
+    """The kept figures of the days in first..last: {day: (verification, savings)}."""
+    _tables(registry)
+    where = " AND building = ?" if building else ""
+    out: dict[date, tuple[list[DayVerification], list[Savings]]] = {}
+    for r in registry.query(
+        "SELECT day, verification, savings FROM report_kept_days "
+        f"WHERE day >= ? AND day <= ?{where} ORDER BY day, building",
+        (first.isoformat(), last.isoformat(), *([building] if building else [])),
+    ):
+        found = out.setdefault(date.fromisoformat(r["day"]), ([], []))
+        found[0].append(_verification(r["verification"]))
+        found[1].append(_savings(r["savings"]))
+    return out
+
+
+def kept_training(registry: Registry, month: str, building: str | None) -> list[TrainingRow] | None:
+    """The month's kept training rows, or None if the month was not kept."""
+    _tables(registry)
+    rows = registry.query(
+        "SELECT building, row FROM report_kept_training WHERE month = ? ORDER BY building",
+        (month,),
+    )
+    if not rows:
+        return None
+    return [
+        TrainingRow(**json.loads(r["row"]))
+        for r in rows
+        if r["building"] and (building is None or r["building"] == building)
+    ]

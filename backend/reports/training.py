@@ -16,6 +16,7 @@ from typing import Any
 
 from backend.cleaning.shifts import day_window, local_day
 from backend.service import Backend, BackendError
+from pletfri.influx import quote
 from pletfri.settings import ReportSettings
 
 
@@ -43,7 +44,8 @@ def progress(
     factors: ReportSettings,
     building: str | None = None,
 ) -> list[Progress]:
-    """Every trainee's progress over first..last (local days), oldest start first."""
+    """Every trainee's progress over first..last (local days), oldest start first; with
+    `building`, its trainees and their visits in it (their training track)."""
     if last < first:
         raise BackendError(f"the period ends ({last}) before it begins ({first})")
     names = {b.id: b.name for b in backend.registry.buildings()}
@@ -55,9 +57,12 @@ def progress(
     owner = {c.card: c.person for c in backend.registry.cards() if c.person}
     area = {r.id: r.area_m2 for r in backend.registry.rooms()}
     start, end = day_window(first, backend.tz)[0], day_window(last, backend.tz)[1]
+    # The building's tag keeps InfluxDB to its rooms' series: `role` is a field, and
+    # without it every room's visits are read.
+    where = f" AND building = {quote(building)}" if building is not None else ""
     rows: list[dict[str, Any]] = backend.influx.query(
         "SELECT card, duration_s, buddy, complete, short FROM visit "
-        f"WHERE time >= {start}ms AND time < {end}ms AND role = 'trainee' GROUP BY room"
+        f"WHERE time >= {start}ms AND time < {end}ms AND role = 'trainee'{where} GROUP BY room"
     )
     out = {
         p.id: Progress(p.id, p.building or "", names.get(p.building or "", "")) for p in trainees

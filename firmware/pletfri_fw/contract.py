@@ -102,9 +102,12 @@ def _common(boot, seq, ts):
     return msg
 
 
-def tap_payload(boot, seq, card, ts=None):
+def tap_payload(boot, seq, card, ts=None, card_prev=None):
     msg = _common(boot, seq, ts)
     msg["card"] = card
+    if card_prev is not None:
+        # Additive: during a site-key rotation, the pseudonym under the previous key.
+        msg["card_prev"] = card_prev
     return msg
 
 

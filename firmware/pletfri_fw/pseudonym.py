@@ -1,6 +1,11 @@
 # Card UID pseudonymisation (CONTRACT.md `tap.card`): the first 8 bytes of
 # HMAC-SHA256(site key, UID), as 16 lowercase hex characters. The raw UID never
 # leaves the station. HMAC is written out because MicroPython has no `hmac` module.
+#
+# Site-key rotation (docs/security.md): the platform's retained `config` carries
+# `site_key` and, during the overlap, `site_key_prev`; the station then sends the
+# pseudonym under the new key in `card` and the one under the previous key in
+# `card_prev`, from which the platform learns that both belong to the same card.
 import binascii
 import hashlib
 
@@ -30,3 +35,26 @@ class Pseudonymiser:
         outer = hashlib.sha256(self._opad)
         outer.update(inner.digest())
         return binascii.hexlify(outer.digest()[:8]).decode()
+
+
+KEY_MIN_BYTES = 16
+
+
+def _key(text, min_bytes):
+    # A hex key of at least min_bytes, else None (a bad config never replaces a good key).
+    if not isinstance(text, str):
+        return None
+    try:
+        key = binascii.unhexlify(text)
+    except (ValueError, TypeError):
+        return None
+    return key if len(key) >= min_bytes else None
+
+
+def keys_from_config(msg):
+    """(key, previous key or None) from a `config` message, or None if it names no key.
+    A new key must be strong; the previous one is whatever the fleet had (maybe shorter)."""
+    key = _key(msg.get("site_key"), KEY_MIN_BYTES)
+    if key is None:
+        return None
+    return key, _key(msg.get("site_key_prev"), 1)

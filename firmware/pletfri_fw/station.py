@@ -7,6 +7,7 @@ import json
 from pletfri_fw import contract
 from pletfri_fw import feedback as fb
 from pletfri_fw.debounce import Debouncer
+from pletfri_fw.pseudonym import Pseudonymiser, keys_from_config
 
 DEFAULTS = {"debounce_ms": 3000, "ack_timeout_ms": 1500, "heartbeat_s": 300}
 
@@ -16,6 +17,8 @@ class Station:
         self.uplink = uplink
         self.clock = clock
         self.pseudo = pseudonymiser
+        self.pseudo_prev = None  # the previous site key's, during a rotation's overlap
+        self._keys = None  # the (key, previous) last taken from `config`
         self.feedback = feedback
         self.health = health  # now_ms -> dict of heartbeat fields from the hardware
         self.settings = dict(DEFAULTS)
@@ -43,7 +46,9 @@ class Station:
         up = self.uplink.up()
         seq = self.uplink.next_seq()
         card = self.pseudo.card(uid)
-        msg = contract.tap_payload(self.uplink.store.boot, seq, card, self.clock.unix_ms(now_ms))
+        prev = self.pseudo_prev.card(uid) if self.pseudo_prev else None
+        ts = self.clock.unix_ms(now_ms)
+        msg = contract.tap_payload(self.uplink.store.boot, seq, card, ts, prev)
         self.uplink.send(contract.TAP, msg)
         self.taps += 1
         if up:
@@ -76,6 +81,15 @@ class Station:
                 if isinstance(v, int) and v > 0:
                     self.settings[k] = v
             self.debounce.window_ms = self.settings["debounce_ms"]
+            self.set_keys(keys_from_config(msg))
+
+    def set_keys(self, keys):
+        # The retained `config` comes again on every reconnect: rebuild only on a change.
+        if keys is None or keys == self._keys:
+            return
+        self._keys = keys
+        self.pseudo = Pseudonymiser(keys[0])
+        self.pseudo_prev = Pseudonymiser(keys[1]) if keys[1] else None
 
     def poll(self, now_ms):
         self.uplink.poll(now_ms)

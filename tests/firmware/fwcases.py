@@ -7,7 +7,7 @@ import json
 from pletfri_fw import clock, contract, ld2410, mqtt_codec, pn532, sensor_state, store
 from pletfri_fw.backoff import Backoff
 from pletfri_fw.debounce import Debouncer
-from pletfri_fw.pseudonym import Pseudonymiser
+from pletfri_fw.pseudonym import Pseudonymiser, keys_from_config
 from pletfri_host.memfs import MemFS
 
 
@@ -43,6 +43,24 @@ def case_pseudonym():
     assert len(card) == contract.CARD_HEX_LEN
     long_key = Pseudonymiser(b"k" * 100).card(b"\x01\x02\x03\x04")
     return [card, long_key]
+
+
+def case_site_key_rotation():
+    old, new = b"o" * 16, b"n" * 32
+    keys = keys_from_config({"site_key": hx(new), "site_key_prev": hx(old)})
+    assert keys == (new, old)
+    assert keys_from_config({"site_key": hx(new)}) == (new, None)
+    # A missing, short or non-hex key names no key: the station keeps the one it has.
+    for bad in ({}, {"site_key": "abcd"}, {"site_key": "zz" * 16}, {"site_key": 7}):
+        assert keys_from_config(bad) is None
+    assert keys_from_config({"site_key": hx(new), "site_key_prev": "nothex"}) == (new, None)
+    assert keys_from_config({"site_key": hx(new), "site_key_prev": "6b"}) == (new, b"k")
+    uid = binascii.unhexlify("04a1b2c3")
+    tap = contract.tap_payload(
+        1, 2, Pseudonymiser(new).card(uid), None, Pseudonymiser(old).card(uid)
+    )
+    assert "card_prev" not in contract.tap_payload(1, 2, "0" * 16)
+    return [tap["card"], tap["card_prev"]]
 
 
 def case_debounce():
@@ -192,6 +210,7 @@ CASES = [
     "case_ld2410",
     "case_sensor_state",
     "case_ntp",
+    "case_site_key_rotation",
 ]
 
 

@@ -118,6 +118,27 @@ while not uplink.up():
     station.poll(t)
 for i in range(4):
     station.poll(t + i)
+# A site-key rotation from the platform's config: both keys, then the new one alone.
+new_key = b"n" * 32
+link.inbox.append(
+    (
+        contract.topic("nfc-a4cf12f0b3c1", contract.CONFIG),
+        json.dumps(
+            {"site_key": binascii.hexlify(new_key).decode(), "site_key_prev": "736974652d6b6579"}
+        ).encode(),
+    )
+)
+station.poll(t + 10)
+station.card_read(b"\x04\xa1\xb2\xc3", t + 20)
+link.inbox.append(
+    (
+        contract.topic("nfc-a4cf12f0b3c1", contract.CONFIG),
+        json.dumps({"site_key": binascii.hexlify(new_key).decode()}).encode(),
+    )
+)
+station.poll(t + 5000)
+station.card_read(b"\x04\xa1\xb2\xc3", t + 6000)
+station.poll(t + 6100)
 out["station_sent"] = link.sent
 out["station_led"] = led.history
 out["station_beeps"] = buzzer.beeps

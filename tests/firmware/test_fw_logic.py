@@ -179,6 +179,25 @@ def test_config_changes_debounce() -> None:
     assert s.card_read(A, 100) and not s.card_read(A, 8000)
 
 
+def test_config_rotates_the_site_key_with_an_overlap() -> None:
+    link = FakeLink()
+    s = station(link)
+    new = bytes(range(100, 132))
+    link.deliver(contract.topic(DEV, "config"), {"site_key": new.hex(), "site_key_prev": KEY.hex()})
+    s.poll(10)
+    assert s.card_read(A, 100)
+    link.deliver(contract.topic(DEV, "config"), {"site_key": new.hex(), "site_key_prev": None})
+    s.poll(5000)
+    assert s.card_read(A, 6000)
+    overlap, after = link.payloads("tap")
+    assert overlap["card"] == after["card"] == Pseudonymiser(new).card(A)
+    assert overlap["card_prev"] == Pseudonymiser(KEY).card(A) and "card_prev" not in after
+    # A config without a usable key leaves the key as it is.
+    link.deliver(contract.topic(DEV, "config"), {"site_key": "abc"})
+    s.poll(10000)
+    assert s.card_read(A, 11000) and link.payloads("tap")[-1]["card"] == after["card"]
+
+
 def test_clean_shutdown_says_offline_and_disconnects() -> None:
     link = FakeLink()
     s = station(link)

@@ -11,6 +11,8 @@ import fwcases
 import fwwasm
 import pytest
 
+from pletfri_fw.pseudonym import Pseudonymiser
+
 
 @pytest.mark.parametrize("name", fwcases.CASES)
 def test_case_under_cpython(name: str) -> None:
@@ -37,8 +39,14 @@ def test_station_and_sensor_scenario_same_under_micropython(
     for key in expected:
         assert got[key] == expected[key], key
     # What the scenario shows: an outage queues and drops the oldest, the rest follow.
-    taps = [m[1]["seq"] for m in expected["station_sent"] if m[0].endswith("/tap")]
-    assert taps == [1, 4, 5, 6] and expected["station_state"][:2] == [0, 2]
+    tapped = [m[1] for m in expected["station_sent"] if m[0].endswith("/tap")]
+    assert [m["seq"] for m in tapped[:4]] == [1, 4, 5, 6]
+    assert expected["station_state"][:2] == [0, 2]
+    # Then the site-key rotation: the same card under both keys, then under the new one alone.
+    uid = bytes.fromhex("04a1b2c3")
+    old, new = Pseudonymiser(b"site-key").card(uid), Pseudonymiser(b"n" * 32).card(uid)
+    assert [(m["card"], m.get("card_prev")) for m in tapped[4:]] == [(new, old), (new, None)]
+    assert tapped[0]["card"] == old
     assert [m[0].rsplit("/", 1)[1] for m in expected["sensor_sent"]][:3] == [
         "heartbeat",
         "occupancy",

@@ -17,9 +17,10 @@ def test_retention_deletes_old_person_level_data_and_keeps_daily_sums(backend: B
     taps(backend.influx, ("s-wc", CLEANER, at("16:00")), ("s-wc", CLEANER, at("16:10")))
     backend.pair_visits(at("17:00", old), since_ms=at("00:00", old))
     backend.pair_visits(at("17:00"))
-    days, kept = backend.forget(at("18:00"))
+    removed = backend.forget(at("18:00"))
     # Every day from the oldest visit up to the cut-off is summarised once.
-    assert kept == DAY - timedelta(days=89) and days == 11
+    assert removed.keep_from == DAY - timedelta(days=89) and removed.days_summarised == 11
+    assert removed.points == {"tap": 2, "visit": 1}
     visits = backend.influx.query("SELECT card FROM visit")
     assert [r["time"] for r in visits] == [at("16:00")]
     assert len(backend.influx.query("SELECT card FROM tap")) == 2
