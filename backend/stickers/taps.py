@@ -305,10 +305,15 @@ class StickerTaps:
                 place.room_name, picc.counter, detail,
             )
 
-        cards = self.registry.cards(cleaner)
+        # The person's first enrolled card: after a site-key rotation the registry also holds
+        # pseudonyms it learned, which the gateway's cards file may not have yet, while the
+        # first stays known as an alias and visits pair on its newest successor.
+        cards = self.registry.query(
+            "SELECT card FROM cards WHERE person = ? ORDER BY rowid LIMIT 1", (cleaner,)
+        )
         if not cards:
             return out("unknown_card", f"{cleaner!r} has no card in the registry")
-        payload = contract.tap_payload(keys.GENERATION, picc.counter, cards[0].card, now_ms)
+        payload = contract.tap_payload(keys.GENERATION, picc.counter, cards[0][0], now_ms)
         last = self._accept(place.device, picc.counter, now_ms)
         if last is not None:
             return out("replayed", f"read counter {picc.counter}, last accepted {last}")
