@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from behelpers import DAY, at
 from fastapi.testclient import TestClient
-from webhelpers import DAY, PASSWORD, at, registry_data
+from webhelpers import PASSWORD, registry_data
 
 from backend.api import create_app
 from backend.service import Backend

@@ -20,8 +20,9 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 import uvicorn
+from behelpers import DAY, at
 from paho.mqtt.enums import CallbackAPIVersion
-from webhelpers import CARD, DAY, PASSWORD, at, registry_data
+from webhelpers import CARD, PASSWORD, registry_data
 
 from backend.alerts.model import Finding
 from backend.alerts.store import AlertStore

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from behelpers import DAY, at
 from fastapi.testclient import TestClient
-from webhelpers import CARD, DAY, OTHER_CARD, at, csrf, log_in, tap
+from webhelpers import CARD, OTHER_CARD, csrf, log_in, tap
 
 from backend.alerts.model import Finding
 from backend.alerts.store import AlertStore

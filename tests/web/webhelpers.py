@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
 from backend.registry import Building, Card, Device, Leader, Person, RegistryData, Room
 from pletfri.influx import Influx, line
 
-TZ = ZoneInfo("Europe/Copenhagen")
-DAY = date(2026, 11, 16)
 PASSWORD = "correct horse battery"
 CARD = "c1c1c1c1c1c1c1c1"
 OTHER_CARD = "d2d2d2d2d2d2d2d2"
-
-
-def at(hhmm: str, day: date = DAY) -> int:
-    h, m = hhmm.split(":")
-    return int(datetime.combine(day, time(int(h), int(m)), TZ).timestamp() * 1000)
 
 
 def registry_data() -> RegistryData:
