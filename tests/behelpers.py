@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from backend.registry import Building, Card, Device, Leader, Person, RegistryData, Room
 from pletfri.influx import Influx, line
+
+if TYPE_CHECKING:
+    from backend.service import Backend
 
 TZ = ZoneInfo("Europe/Copenhagen")
 # A Monday in a past school week.
@@ -92,4 +96,21 @@ def taps(influx: Influx, *events: tuple[str, str, str | int]) -> None:
             when if isinstance(when, int) else at(when),
         )
         for i, (room, card, when) in enumerate(events)
+    )
+
+
+def two_planned_days(backend: Backend) -> None:
+    """Monday and Tuesday planned after a used classroom; Monday's taps only: a trainee with
+    a buddy in the classroom, a cleaner in the toilet (Tuesday is not cleaned at all)."""
+    occupancy(backend.influx, "s-class1", "08:00", "14:00", motion=25)
+    for day in (DAY, DAY + timedelta(days=1)):
+        backend.make_plans(day, "afternoon", at("15:00", day))
+    taps(
+        backend.influx,
+        ("s-class1", TRAINEE, "16:00"),
+        ("s-class1", BUDDY, "16:01"),
+        ("s-class1", TRAINEE, "16:40"),
+        ("s-class1", BUDDY, "16:41"),
+        ("s-wc", CLEANER, "17:00"),
+        ("s-wc", CLEANER, "17:15"),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from behelpers import BUDDY, CLEANER, DAY, TRAINEE, at, occupancy, taps
+from behelpers import CLEANER, DAY, at, taps, two_planned_days
 from typer.testing import CliRunner
 
 from backend.alerts.model import Finding
@@ -23,18 +23,7 @@ NOW = at("03:00", LATER)
 
 
 def _month(backend: Backend) -> None:
-    occupancy(backend.influx, "s-class1", "08:00", "14:00", motion=25)
-    for day in (DAY, DAY + timedelta(days=1)):
-        backend.make_plans(day, "afternoon", at("15:00", day))
-    taps(
-        backend.influx,
-        ("s-class1", TRAINEE, "16:00"),
-        ("s-class1", BUDDY, "16:01"),
-        ("s-class1", TRAINEE, "16:40"),
-        ("s-class1", BUDDY, "16:41"),
-        ("s-wc", CLEANER, "17:00"),
-        ("s-wc", CLEANER, "17:15"),
-    )
+    two_planned_days(backend)
     # And one recent visit, inside the period: it stays.
     taps(backend.influx, ("s-wc", CLEANER, at("16:00", LATER - timedelta(days=1))))
     backend.pair_visits(at("23:00"))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from behelpers import BUDDY, CLEANER, DAY, TRAINEE, at, occupancy, taps
+from behelpers import CLEANER, DAY, at, taps, two_planned_days
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -31,18 +31,7 @@ FACTORS = ReportSettings(water_l_per_hour=10, detergent_ml_per_hour=50, energy_k
 def month(backend: Backend) -> Backend:
     """Two planned days: Monday cleaned in part (a trainee with a buddy, a cleaner), Tuesday
     not at all."""
-    occupancy(backend.influx, "s-class1", "08:00", "14:00", motion=25)
-    for day in (DAY, DAY + timedelta(days=1)):
-        backend.make_plans(day, "afternoon", at("15:00", day))
-    taps(
-        backend.influx,
-        ("s-class1", TRAINEE, "16:00"),
-        ("s-class1", BUDDY, "16:01"),
-        ("s-class1", TRAINEE, "16:40"),
-        ("s-class1", BUDDY, "16:41"),
-        ("s-wc", CLEANER, "17:00"),
-        ("s-wc", CLEANER, "17:15"),
-    )
+    two_planned_days(backend)
     backend.pair_visits(at("23:00"))
     return backend
 
