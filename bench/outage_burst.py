@@ -38,6 +38,7 @@ import shutil
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -159,19 +160,22 @@ def gateway_counters(influx: Influx) -> dict[str, int]:
     rows = influx.query(
         "SELECT last(accepted) AS accepted, last(duplicates) AS duplicates, "
         "last(unsure) AS unsure, last(received) AS received, "
-        "max(tap_ms_max) AS tap_ms_max FROM gateway"
+        "max(tap_ms_max) AS tap_ms_max, last(acks) AS acks, "
+        "last(acks_skipped) AS acks_skipped FROM gateway"
     )
     return {k: int(v) for k, v in rows[0].items() if k != "time"} if rows else {}
 
 
-def one_round(
-    name: str,
-    run: Path,
-    queues: list[DeviceQueue],
-    expect: dict[str, int],
-    queued: dict[str, int],
-    args: argparse.Namespace,
-) -> dict[str, Any]:
+@dataclass
+class Fleet:
+    queues: list[DeviceQueue]
+    expect: dict[str, int]  # counts and sums once everything is stored
+    queued: dict[str, int]  # the same for what was queued before the return
+    t_on: int  # the network's return, ms
+    summary: str
+
+
+def one_round(name: str, run: Path, data: Any, m: Any, args: argparse.Namespace) -> dict[str, Any]:
     shutil.rmtree(run, ignore_errors=True)
     with running_stack(run / "servers") as stack:
         s = settings_for(stack, run, name != "lane-off", args.receive_maximum)
@@ -179,6 +183,8 @@ def one_round(
         gw = pletfri_process(s, ["gateway", "run"], log, PLETFRI_LOG_LEVEL="INFO")
         try:
             wait_ready(log, 2)
+            fleet = build(data, m, args)
+            queues, expect, queued = fleet.queues, fleet.expect, fleet.queued
             load = os.getloadavg()
             overflows = listen_overflows()
             influx = Influx(s.influx)
@@ -197,7 +203,7 @@ def one_round(
             t_stored = t_queued = None
             while time.monotonic() - t0 < args.timeout:
                 if t_queued is None:
-                    got = stored(influx, args.t_on)
+                    got = stored(influx, fleet.t_on)
                     if all(got[m][0] >= want_q[m][0] for m in want):
                         t_queued = time.monotonic() - t0
                 got = stored(influx)
@@ -220,6 +226,7 @@ def one_round(
             gw.wait(60)
     return {
         "name": name,
+        "fleet": fleet.summary,
         "load": load,
         "restart": restart,
         "r": r,
@@ -256,15 +263,19 @@ def report(res: dict[str, Any]) -> str:
     first, last, peak = connack_figures(r)
     lat = sorted(x * 1000 for x in r.live_latency if x is not None)
     p, p_send = percentiles(r.live_latency), percentiles(r.live_from_send)
+    waited = [x for x, w in zip(r.live_latency, r.live_waited, strict=True) if w]
     via, gw = res["probe"].split(r)
     lost = {m: res["want"][m][0] - res["got"][m][0] for m in res["want"]}
     sums = {m: res["got"][m][1] - res["want"][m][1] for m in res["want"]}
-    multi = sum(1 for v in r.acks.values() if len(v) > 1)
-    not_ok = sum(1 for v in r.acks.values() if v[0] != "ok")
-    dup_acks = sum(v.count("duplicate") for v in r.acks.values())
+    live = {(device, seq) for device, seq, _ in r.live_sent}
+    live_acks = [v for (device, _, seq), v in r.acks.items() if (device, seq) in live]
+    multi = sum(1 for v in live_acks if len(v) > 1)
+    not_ok = sum(1 for v in live_acks if v[0] != "ok")
+    dup_acks = sum(v.count("duplicate") for v in live_acks)
     la = res["load"]
     lines = [
         f"### {res['name']} (load average {la[0]:.2f} {la[1]:.2f} {la[2]:.2f} at the start)",
+        res["fleet"],
         f"- devices {r.devices:,}, queued messages {r.messages:,}, live taps "
         f"{len(r.live_latency)}; replay CPU {r.cpu_s:.1f} s",
         f"- CONNACKs: {len(r.connacks):,} (first {first:.2f} s, last {last:.2f} s after the "
@@ -285,16 +296,21 @@ def report(res: dict[str, Any]) -> str:
         f"point stored {queued_s}, last point (live taps too) stored "
         f"{stored_s} after the network's return ({r.acked_items:,} of "
         f"{r.messages + len(r.live_latency):,} acknowledged)",
-        f"- live taps answered {len(lat)} / {len(r.live_latency)}: tap to ack {p}; from the "
-        f"moment the station sent it (after its own queue) to the ack {p_send}; of which "
-        f"station to a probe subscriber {percentiles(via)}, tap to ack as the probe saw them "
-        f"{percentiles(gw)}",
+        f"- live taps answered {len(lat)} / {len(r.live_latency)}: **made while their station "
+        f"was connected (a cleaner waits at the door: {len(waited)}): tap to ack "
+        f"{percentiles(waited)}**; all live taps (the others were made before their station "
+        f"was back, so it showed amber at once and sent them after connecting): tap to ack "
+        f"{p}; from the moment the station sent it (after its own queue) to the ack {p_send}; "
+        f"of which station to a probe subscriber {percentiles(via)}, tap to ack as the probe "
+        f"saw them {percentiles(gw)}",
         "- lost (expected - stored count): "
         + ", ".join(f"{m} {n}" for m, n in lost.items())
         + "; stored sum - expected sum: "
         + ", ".join(f"{m} {n}" for m, n in sums.items()),
-        f"- taps with more than one ack {multi} (acks `duplicate` {dup_acks}), first ack not "
-        f"`ok` {not_ok}, taps without an ack {res['want']['tap'][0] - len(r.acks)}",
+        f"- live taps with more than one ack {multi} (acks `duplicate` {dup_acks}), first ack "
+        f"not `ok` {not_ok}, live taps without an ack {len(live) - len(live_acks)}; queued "
+        f"taps answered {len(r.acks) - len(live_acks):,} (the gateway answers none older than "
+        f"its ack_max_age_s)",
         f"- gateway: {res['gateway']}",
     ]
     return "\n".join(lines)
@@ -323,41 +339,45 @@ def main() -> None:
     args = ap.parse_args()
     shutil.rmtree(args.run_dir, ignore_errors=True)
     reg = args.run_dir / "registry"
-    t_build = time.monotonic()
     data, m = load_registry(
         reg / "registry.sqlite", reg / "devices.csv", reg / "cards.csv", args.buildings, SEED
     )
+    print(f"{len(m.buildings)} buildings, {len(data.devices):,} devices\n", flush=True)
+    for name in args.rounds.split(","):
+        res = one_round(name, args.run_dir / name, data, m, args)
+        print(report(res) + "\n", flush=True)
+
+
+def build(data: Any, m: Any, args: argparse.Namespace) -> Fleet:
+    """The queues as they are when the network returns now: built for each round just
+    before it, so a tap's age (which decides whether the gateway answers it) is real."""
+    t_build = time.monotonic()
     t_on = int(time.time() * 1000)
-    t_on -= t_on % 60_000
-    t_off = t_on - int(args.hours * HOUR_MS)
     queues = build_queues(
         data,
         m,
         SEED,
         site_key(SEED),
-        t_off,
+        t_on - int(args.hours * HOUR_MS),
         t_on,
         args.station_heartbeat_s,
         taps_per_station=args.taps_per_station,
         live_taps=args.live_taps,
     )
     expect = expected_points(queues)
-    queued = expected_points([DeviceQueue(q.device, q.kind, q.boot, q.queued) for q in queues])
-    args.t_on = t_on
+    queued = expected_points(
+        [DeviceQueue(q.device, q.kind, q.boot, q.queued, last=q.last) for q in queues]
+    )
     by_kind: dict[str, int] = {}
     for q in queues:
-        by_kind[q.kind] = by_kind.get(q.kind, 0) + len(q.queued)
-    print(
-        f"{len(m.buildings)} buildings, {len(queues):,} devices, {args.hours:g} h offline, "
-        f"station heartbeat_s {args.station_heartbeat_s}: queued {by_kind} messages, "
-        f"longest queue {max(len(q.queued) for q in queues)}, dropped "
-        f"{sum(q.drops for q in queues)}; points {expect} "
-        f"(built in {time.monotonic() - t_build:.0f} s)\n",
-        flush=True,
+        by_kind[q.kind] = by_kind.get(q.kind, 0) + len(q.all_queued())
+    summary = (
+        f"- {args.hours:g} h offline, station heartbeat_s {args.station_heartbeat_s}: queued "
+        f"{by_kind} messages, longest queue {max(len(q.all_queued()) for q in queues)}, "
+        f"dropped {sum(q.drops for q in queues)}; points {expect} (built in "
+        f"{time.monotonic() - t_build:.0f} s)"
     )
-    for name in args.rounds.split(","):
-        res = one_round(name, args.run_dir / name, queues, expect, queued, args)
-        print(report(res) + "\n", flush=True)
+    return Fleet(queues, expect, queued, t_on, summary)
 
 
 if __name__ == "__main__":

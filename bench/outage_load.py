@@ -9,22 +9,25 @@ occupancy message of their closed periods (PIR counts from the simulator's usage
 and a heartbeat; stations queue a heartbeat every `heartbeat_s` and the cleaners' taps;
 everything within the flash queue's bounds (`queue_max`, 500 messages: past that the
 oldest is dropped and counted). What a device will send is then read back from its
-queue, byte for byte. The live taps that come during the replay are made the same way
-(`Station.card_read`), so their seq follows the queue's.
+queue, byte for byte, with its latest-only heartbeat (`Store.last`). The live taps that
+come during the replay are made the same way (`Station.card_read`), so their seq follows
+the queue's.
 
-`Replay` is the fleet coming back: one TCP connection per device, as each device has,
-in one process with non-blocking sockets. Per device it sends what the firmware's
-`Uplink` and `MQTTClient` send, encoded by the firmware's own packet codec
+`Replay` is the fleet coming back: one TCP connection per device, as each device has, in
+one process with non-blocking sockets. Per device it sends what the firmware's `Uplink`
+and `MQTTClient` send, encoded by the firmware's own packet codec
 (pletfri_fw.mqtt_codec): CONNECT (MQTT 3.1.1, clean session, the retained `offline`
-Will), then for a station the retained `online` birth, a SUBSCRIBE per downlink
-channel, and the queue in order, at most `WINDOW` (4) unacknowledged, each removed only
-on its PUBACK; after a lost connection the unacknowledged ones are sent again once the
-device's own backoff (pletfri_fw.backoff, seeded by its id as on the device) lets it
-reconnect. Incoming QoS 1 messages are acknowledged, and a tap's `ack` is matched to
-the tap by (boot, seq). Running 11,319 firmware objects with a blocking CONNACK wait
-each would cost this 2-core machine more CPU than the gateway under test, so the replay
-does what they would do without their per-object overhead; tests/gateway/test_outage.py
-checks that the bytes are the same as the firmware's own Uplink sends.
+Will), then for a station the retained `online` birth, a SUBSCRIBE per downlink channel,
+and the queue in order, at most `WINDOW` (4) unacknowledged, each removed only on its
+PUBACK, and the latest heartbeat once everything queued before it is on its way (a live
+tap made before that goes ahead of it); after a lost connection the unacknowledged ones
+are sent again once the device's own backoff (pletfri_fw.backoff, seeded by its id as on
+the device) lets it reconnect. Incoming QoS 1 messages are acknowledged, and a tap's
+`ack` is matched to the tap by (boot, seq). Running 11,319 firmware objects with a
+blocking CONNACK wait each would cost this 2-core machine more CPU than the gateway
+under test, so the replay does what they would do without their per-object overhead;
+tests/gateway/test_outage.py checks that the bytes are the same as the firmware's own
+Uplink sends.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from backend.registry.sample import card_uid
 from pletfri_fw import contract
 from pletfri_fw import mqtt_codec as codec
 from pletfri_fw.backoff import Backoff
+from pletfri_fw.store import Store
 from pletfri_host.sim import make_sensor, make_station, pir_wakes
 from sim.calendar import SimDay
 from sim.usage import RoomUsage, UsageConfig
@@ -85,8 +89,13 @@ class DeviceQueue:
     # (channel, payload), oldest first: what the flash queue holds when the network returns.
     queued: list[tuple[str, bytes]]
     drops: int = 0
+    # The latest-only heartbeat that waits to follow the queue (Store.last), if any.
+    last: tuple[str, bytes] | None = None
     # (seconds after the network's return, payload): taps made while the replay runs.
     live: list[tuple[float, bytes]] = field(default_factory=list)
+
+    def all_queued(self) -> list[tuple[str, bytes]]:
+        return [*self.queued, self.last] if self.last else list(self.queued)
 
 
 def expected_points(queues: list[DeviceQueue]) -> dict[str, int]:
@@ -94,7 +103,7 @@ def expected_points(queues: list[DeviceQueue]) -> dict[str, int]:
     out = {"taps": 0, "tap_seq_sum": 0, "periods": 0, "motion_sum": 0, "heartbeats": 0}
     out["queue_sum"] = 0
     for q in queues:
-        for channel, payload in [*q.queued, *(("tap", p) for _, p in q.live)]:
+        for channel, payload in [*q.all_queued(), *(("tap", p) for _, p in q.live)]:
             msg = json.loads(payload)
             if channel == contract.TAP:
                 out["taps"] += 1
@@ -156,16 +165,14 @@ def build_queues(
                 events += [t, t + rng.randrange(120_000, 1_200_000)]
             uid = rng.choice(uids[room.building])
             st.poll(t_off)
-            st.uplink.store.pop(len(st.uplink.store))  # sent before the network went
+            _sent(st.uplink.store)  # before the network went
             hb = station_heartbeat_s * 1000
             polls = list(range(t_off + hb - (t_off - boot) % hb, t_on, hb))
             for t, is_tap in sorted([(t, True) for t in events] + [(t, False) for t in polls]):
                 if is_tap:
                     st.card_read(uid, t)
                 st.poll(t)
-            store = st.uplink.store
-            queued = [store.peek(i) for i in range(len(store))]
-            q = DeviceQueue(room.station, "station", store.boot, queued, store.drops)
+            q = _queue(room.station, "station", st.uplink.store)
             out.append(q)
             stations.append((q, st, uid))
     for _ in range(live_taps):
@@ -204,7 +211,7 @@ def _sensor_queue(
     first = t_off - send_ms + zlib.crc32(dev.encode()) % send_ms
     sensor.resume(first)
     sensor.wake(first)
-    sensor.uplink.store.pop(len(sensor.uplink.store))
+    _sent(sensor.uplink.store)
     next_wake = first + sensor.sleep(first)
     step = t_off - t_off % STEP_MS
     while step < t_on:
@@ -219,9 +226,18 @@ def _sensor_queue(
         if n:
             pir_wakes(sensor, mid, min(n, 15))
         step += STEP_MS
-    store = sensor.uplink.store
+    return _queue(dev, "sensor", sensor.uplink.store)
+
+
+def _sent(store: Store) -> None:
+    """Everything in the flash queue went out (PUBACKed)."""
+    store.pop(len(store))
+    store.clear_last(store.last_gen)
+
+
+def _queue(device: str, kind: str, store: Store) -> DeviceQueue:
     queued = [store.peek(i) for i in range(len(store))]
-    return DeviceQueue(dev, "sensor", store.boot, queued, store.drops)
+    return DeviceQueue(device, kind, store.boot, queued, store.drops, store.last())
 
 
 # ---- the replay
@@ -232,6 +248,11 @@ def _publish_parts(topic: str, payload: bytes, retain: bool = False) -> tuple[by
     whole = codec.publish(topic, payload, 1, retain, 0)
     head_len = len(whole) - len(payload) - 2
     return whole[:head_len], payload
+
+
+# One message a device sends: [PUBLISH head before its packet id, payload, index of the
+# live tap in ReplayResult.live_latency or -1 if queued, whether it is the latest-only one].
+Item = list
 
 
 class Device:
@@ -249,6 +270,7 @@ class Device:
         "next_try",
         "pid",
         "q",
+        "queued_left",
         "sent_upto",
         "sock",
         "up",
@@ -262,7 +284,12 @@ class Device:
         self.connecting = False
         self.pid = 0
         topic = contract.topic
-        self.items = [_publish_parts(topic(q.device, ch), p) for ch, p in q.queued]
+        self.items: list[Item] = [
+            [*_publish_parts(topic(q.device, ch), p), -1, False] for ch, p in q.queued
+        ]
+        if q.last:
+            self.items.append([*_publish_parts(topic(q.device, q.last[0]), q.last[1]), -1, True])
+        self.queued_left = len(self.items)
         self.head = 0  # items before it were acknowledged (popped from the flash queue)
         self.inflight: list[list[int]] = []  # [pid, acked]
         # As pletfri_host.sim builds them: stations Backoff(1000, 120000), sensors (500, 4000).
@@ -282,6 +309,26 @@ class Device:
         self.pid = self.pid % 65535 + 1
         return self.pid
 
+    def unsent_last(self) -> int:
+        """Where the latest-only message waits unsent in `items`, or -1."""
+        for i in range(self.head + len(self.inflight), len(self.items)):
+            if self.items[i][3]:
+                return i
+        return -1
+
+    def add_live(self, item: Item) -> None:
+        # Store.append: the tap joins the queue, which goes before a heartbeat not yet sent.
+        i = self.unsent_last()
+        if i >= 0:
+            self.items.insert(i, item)
+        else:
+            self.items.append(item)
+
+    def flying(self) -> tuple[int, bool]:
+        """Queue messages in flight, and whether the latest-only one is."""
+        last = any(self.items[self.head + i][3] for i in range(len(self.inflight)))
+        return len(self.inflight) - last, last
+
 
 @dataclass
 class ReplayResult:
@@ -297,14 +344,18 @@ class ReplayResult:
     disconnects: int = 0
     refused: int = 0
     connect_timeouts: int = 0
-    # Taps (queued and live) whose ack has arrived.
-    taps_answered: int = 0
+    # Live taps whose ack has arrived (queued taps older than the gateway's ack_max_age_s
+    # are stored without one: their stations stopped waiting long ago).
+    live_answered: int = 0
     # (device, boot, seq) -> results of the acks that arrived for it.
     acks: dict[tuple[str, int, int], list[str]] = field(default_factory=dict)
     # Live taps: seconds from the tap to its ack (None: no ack by the end), and from the
     # moment the device sent it (after what was queued before it) to its ack.
     live_latency: list[float | None] = field(default_factory=list)
     live_from_send: list[float | None] = field(default_factory=list)
+    # Per live tap: whether its station was connected when it was made, so it showed
+    # "pending" and a cleaner waits for the ack (else amber at once: stored, sent later).
+    live_waited: list[bool] = field(default_factory=list)
     # (device, seq, sent at) of each live tap, monotonic.
     live_sent: list[tuple[str, int, float]] = field(default_factory=list)
     cpu_s: float = 0.0
@@ -330,21 +381,17 @@ class Replay:
             ((at, d, p) for d in self.devices for at, p in d.q.live), key=lambda x: x[0]
         )
         self._live_sent: dict[tuple[str, int], tuple[float, int]] = {}
-        self._live_index: dict[tuple[Device, int], int] = {}
         self._live_send_at: dict[int, float] = {}
         # Devices waiting for their backoff after a lost connection (a broker restart).
         self._down: list[Device] = []
         # Devices between their TCP connect and their CONNACK.
         self._opening: list[Device] = []
         self._left = self.result.messages + len(self.live)
-        self._taps = len(self.live) + sum(
-            1 for d in self.devices for ch, _ in d.q.queued if ch == contract.TAP
-        )
 
     def run(
         self, timeout: float, t0: float | None = None, ack_grace_s: float = 10.0
     ) -> ReplayResult:
-        """Until every queued and live message is acknowledged and every tap answered, or
+        """Until every queued and live message is acknowledged and every live tap answered, or
         `ack_grace_s` after the last PUBACK (an `ack` published while its station was
         reconnecting is lost: the station's session is clean, as on the device)."""
         r = self.result
@@ -363,12 +410,13 @@ class Replay:
                 starts += 1
             while lives < len(self.live) and self.live[lives][0] <= el:
                 _, dev, payload = self.live[lives]
-                dev.items.append(_publish_parts(contract.topic(dev.q.device, "tap"), payload))
+                head = _publish_parts(contract.topic(dev.q.device, "tap"), payload)
+                dev.add_live([*head, len(r.live_latency), False])
                 msg = json.loads(payload)
                 self._live_sent[(dev.q.device, msg["seq"])] = (now, len(r.live_latency))
-                self._live_index[(dev, len(dev.items) - 1)] = len(r.live_latency)
                 r.live_latency.append(None)
                 r.live_from_send.append(None)
+                r.live_waited.append(dev.up)
                 if dev.up:
                     self._pump(dev, now)
                 lives += 1
@@ -384,7 +432,7 @@ class Replay:
                 self._timeouts(now)
             self._retry(now)
             done = starts == len(self.start_at) and lives == len(self.live) and not self._left
-            answered = r.taps_answered >= self._taps
+            answered = r.live_answered >= len(self.live)
             grace_over = done and now - r.t_last_puback > ack_grace_s
             if (done and (answered or grace_over)) or now - r.t0 > timeout:
                 break
@@ -518,15 +566,21 @@ class Replay:
 
     def _pump(self, d: Device, now: float) -> None:
         out = []
-        while len(d.inflight) < WINDOW and d.head + len(d.inflight) < len(d.items):
+        queue_flying, _ = d.flying()
+        while queue_flying < WINDOW and d.head + len(d.inflight) < len(d.items):
             i = d.head + len(d.inflight)
-            head, payload = d.items[i]
+            head, payload, live, is_last = d.items[i]
+            if is_last and i + 1 < len(d.items):
+                # Sent before a tap joined, then lost with the connection: Uplink sends the
+                # queue again first.
+                d.items.append(d.items.pop(i))
+                continue
             pid = d.next_pid()
             if i < d.sent_upto:
                 self.result.resent += 1
             d.sent_upto = max(d.sent_upto, i + 1)
-            live = self._live_index.get((d, i))
-            if live is not None:
+            queue_flying += not is_last
+            if live >= 0:
                 self._live_send_at[live] = now
                 seq = json.loads(payload)["seq"]
                 self.result.live_sent.append((d.q.device, seq, now))
@@ -547,7 +601,8 @@ class Replay:
             n += 1
         if n:
             del d.inflight[:n]
-            if d.head < len(d.q.queued) <= d.head + n:
+            d.queued_left -= sum(1 for it in d.items[d.head : d.head + n] if it[2] < 0)
+            if d.queued_left == 0 and any(it[2] < 0 for it in d.items[d.head : d.head + n]):
                 self.result.t_last_queued_puback = now
             d.head += n
             self._left -= n
@@ -560,10 +615,9 @@ class Replay:
         key = (d.q.device, msg["boot"], msg["seq"])
         results = self.result.acks.setdefault(key, [])
         results.append(msg["result"])
-        if len(results) == 1:
-            self.result.taps_answered += 1
         sent = self._live_sent.get((d.q.device, msg["seq"]))
         if sent is not None and self.result.live_latency[sent[1]] is None:
+            self.result.live_answered += 1
             self.result.live_latency[sent[1]] = now - sent[0]
             self.result.live_from_send[sent[1]] = now - self._live_send_at[sent[1]]
 

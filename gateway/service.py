@@ -5,7 +5,10 @@ Three threads, each doing one thing:
 - paho's network loop only queues each incoming message (`_on_publish`); taps come on an
   MQTT session of their own (`tap_lane`, client id `<client_id>-taps`) and go in a queue of
   their own, so a tap never waits in the broker or in the gateway behind a backlog of
-  occupancy data (the morning after an outage, bench/outage_burst.py);
+  occupancy data (the morning after an outage, bench/outage_burst.py). Their acks go out
+  on a third connection (`<client_id>-acks`) that carries nothing else: Mosquitto reads
+  one packet per connection per turn of its loop, so an ack behind thousands of PUBACKs
+  on the tap session's connection would wait seconds;
 - the committer takes the waiting taps first, then whatever else has queued up,
   validates, de-duplicates and enriches it, commits the points and the de-duplication
   state to the spool in one transaction, and only then acknowledges the messages to the
@@ -158,7 +161,7 @@ class Gateway:
         self.seen_topic = SEEN_TOPIC.format(group=group) if group and uplink else ""
         self.sessions = self._sessions()
         self.client = self.sessions[0].client
-        # Where taps' acks go out: their own session's connection when they have one.
+        # Where taps' acks go out: a connection of their own when taps have a lane.
         self.ack_client = self.sessions[-1].client
 
     # ---- MQTT
@@ -175,6 +178,7 @@ class Gateway:
         if g.tap_lane:
             tap_filter = prefix + contract.subscription(contract.TAP)
             sessions.append(Session(self, g.client_id + "-taps", [tap_filter], "taps"))
+            sessions.append(Session(self, g.client_id + "-acks", [], "acks"))
         return sessions
 
     def _client(self, session: Session) -> mqtt.Client:
@@ -215,7 +219,6 @@ class Gateway:
             (f, SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB))
             for f in session.filters
         ]
-        client.subscribe(subs)
         log.info(
             "%s connected to %s:%d (session present: %s)",
             session.client_id,
@@ -223,12 +226,19 @@ class Gateway:
             self.settings.mqtt.port,
             flags.session_present,
         )
+        if subs:
+            client.subscribe(subs)
+        else:
+            self._ready(session)  # the acks' connection only publishes
 
     def _on_subscribe(self, client, session, mid, reason_codes, properties) -> None:  # type: ignore[no-untyped-def]
         for rc in reason_codes:
             if rc.is_failure:
                 log.error("broker refused a subscription of %s: %s", session.client_id, rc)
         # Ready only once the broker has every subscription: earlier publishes would be missed.
+        self._ready(session)
+
+    def _ready(self, session: Session) -> None:
         session.ready.set()
         if all(x.ready.is_set() for x in self.sessions):
             self.connected.set()
@@ -399,6 +409,9 @@ class Gateway:
         self.counters.points += len(group.lines)
         if self.spool.lines >= self.settings.gateway.batch_lines:
             self.writer.wake.set()
+        # Acks first: a cleaner waits for them; the broker only for the PUBACKs.
+        for topic, payload, reply in group.sends:
+            self._send(topic, payload, reply)
         # Subscriptions are QoS 1 at most, so PUBACK is the only acknowledgement there is.
         for session in self.sessions:
             session.client.ack_many(
@@ -408,8 +421,6 @@ class Gateway:
                 and item.generation == session.generation
                 and item.qos == 1
             )
-        for topic, payload, reply in group.sends:
-            self._send(topic, payload, reply)
         taps = [item.t_in for item in group.acks if item.t_in]
         if taps:
             ms = (time.monotonic() - min(taps)) * 1000
@@ -513,6 +524,10 @@ class Gateway:
         return [points.online_line(dev, online, now, "status")]
 
     def _ack_tap(self, msg: Message, result: str, item: Inbound, group: Group) -> None:
+        max_age = self.settings.gateway.ack_max_age_s * 1000
+        if msg.clock_ok and self.clock() - msg.ts_ms > max_age:
+            self.counters.acks_skipped += 1
+            return
         need = self.need.get(msg.device, contract.NEED_UNKNOWN)
         ack = contract.ack_payload(msg.boot, msg.seq, result, need)
         group.sends.append((contract.topic(msg.device, contract.ACK), ack, item.reply))

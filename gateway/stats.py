@@ -20,6 +20,7 @@ class Stats:
     points: int = 0  # lines put in the spool
     stored: int = 0  # lines InfluxDB accepted
     acks: int = 0  # `ack` replies to taps
+    acks_skipped: int = 0  # taps older than gateway.ack_max_age_s: stored, not answered
     unknown_cards: int = 0
     timeouts: int = 0  # sensors marked offline for a missed window
     write_batches: int = 0

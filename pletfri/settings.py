@@ -53,8 +53,13 @@ class GatewaySettings(Section):
     shared_group: str = ""
     session_expiry_s: int = Field(3600, ge=0)
     # Taps on an MQTT session of their own (client id <client_id>-taps), committed first,
-    # so a tap's ack does not wait behind a backlog of other messages.
+    # and their acks out on a connection of their own (<client_id>-acks), so a tap's ack
+    # does not wait behind a backlog of other messages.
     tap_lane: bool = True
+    # A tap older than this (by its own clock-synced `ts`) is stored but not answered: its
+    # station stopped waiting long ago (ack_timeout_ms) and ignores the ack. Spares the
+    # broker thousands of acks the morning after an outage.
+    ack_max_age_s: int = Field(60, ge=1)
     registry_file: Path = Path("run/registry/devices.csv")
     # Card pseudonyms and roles; a tap with a card not listed is acked "unknown_card".
     # None: cards.csv next to registry_file.

@@ -142,6 +142,9 @@ def demo_settings(base: Settings, stack: Stack, folder: Path, seed: int = 1) -> 
             # those waits short; under load batches fill by size anyway.
             "batch_interval_s": 0.2,
             "last_seen_timeout_s": d.last_seen_timeout_s,
+            # Simulated time moves in steps of 15 minutes, so a tap's age on the gateway's
+            # clock says nothing about whether anyone waits for its ack (sticker pages do).
+            "ack_max_age_s": 2 * STEP_MS // 1000,
         },
         backend={
             **base.backend.model_dump(),

@@ -115,7 +115,7 @@ class Sensor:
         msg = contract.heartbeat_payload(
             self.state.boot, self.uplink.next_seq(), fields, self.clock.unix_ms(now_ms)
         )
-        self.uplink.send(contract.HEARTBEAT, msg)
+        self.uplink.send_last(contract.HEARTBEAT, msg)
 
     def on_message(self, channel, payload, now_ms):
         if channel != contract.CONFIG:
@@ -141,7 +141,7 @@ class Sensor:
 
     def done(self, now_ms):
         """Everything sent and acknowledged, or the radio has been on long enough."""
-        if len(self.uplink.store) == 0:
+        if self.uplink.idle():
             return True
         return now_ms - self._awake_since >= self.settings["awake_max_ms"]
 

@@ -112,7 +112,7 @@ class Station:
         seq = self.uplink.next_seq()
         ts = self.clock.unix_ms(now_ms)
         msg = contract.heartbeat_payload(self.uplink.store.boot, seq, fields, ts)
-        self.uplink.send(contract.HEARTBEAT, msg)
+        self.uplink.send_last(contract.HEARTBEAT, msg)
 
     def shutdown(self, now_ms):
         self.uplink.close(now_ms)

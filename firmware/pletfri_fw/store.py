@@ -9,6 +9,10 @@
 #   q.ck        "gen head drops boot crc" as text: the log in use, the offset of the
 #               oldest record still waiting, the counters. Replaced by writing q.ck.tmp
 #               and renaming it over q.ck, which LittleFS does atomically.
+#   q.last      one record (same format) that is not queued but replaced: the newest
+#               heartbeat. Health is a state, not an event: after a night offline the
+#               platform needs the latest, not 96 old ones ahead of the taps (the morning
+#               after an outage, bench/outage_burst.py). Written as q.last.tmp, renamed.
 # Removing a record only moves `head`, so a PUBACK costs one small write. When the
 # queue is empty or the dead head grows large, the live records move to a new log
 # generation (write the new log, switch q.ck, delete the old).
@@ -17,6 +21,8 @@ import struct
 
 CK = "q.ck"
 CK_TMP = "q.ck.tmp"
+LAST = "q.last"
+LAST_TMP = "q.last.tmp"
 _HDR = "<HI"
 _HDR_LEN = 6
 # An empty queue starts a new log once the old one is this big ...
@@ -72,6 +78,9 @@ class Store:
         self.boot = 0
         self._offs = []  # file offsets of the waiting records, oldest first
         self._end = 0
+        # Counts put_last() calls, so a PUBACK for a replaced record clears nothing.
+        self.last_gen = 0
+        self._has_last = False
         self._open()
 
     # --- recovery -------------------------------------------------------------
@@ -89,6 +98,9 @@ class Store:
         names = self.fs.listdir()
         if CK_TMP in names:
             self.fs.remove(CK_TMP)  # a checkpoint that was never switched to
+        if LAST_TMP in names:
+            self.fs.remove(LAST_TMP)  # the old q.last (if any) is still whole
+        self._has_last = LAST in names and self.last() is not None
         ck = self._read_ck()
         logs = []
         for n in names:
@@ -241,3 +253,48 @@ class Store:
             self._move()
         else:
             self._write_ck()
+
+    # --- the latest-only record -------------------------------------------------
+
+    def put_last(self, channel, payload):
+        """Keep this message as the one to send after the queue, replacing the one before."""
+        rec = encode_record(channel, payload)
+        if len(rec) - _HDR_LEN > self.max_bytes:
+            raise TooBig(
+                "message of %d bytes is over the %d-byte limit" % (len(rec), self.max_bytes)
+            )
+        f = self.fs.open(LAST_TMP, "wb")
+        try:
+            f.write(rec)
+            f.flush()
+        finally:
+            f.close()
+        self.fs.rename(LAST_TMP, LAST)
+        self.last_gen += 1
+        self._has_last = True
+
+    def has_last(self):
+        return self._has_last
+
+    def last(self):
+        """(channel, payload) of the latest-only record, or None (none, or a torn one)."""
+        if self.fs.size(LAST) < _HDR_LEN:
+            return None
+        f = self.fs.open(LAST, "rb")
+        try:
+            hdr = f.read(_HDR_LEN)
+            n, crc = struct.unpack(_HDR, hdr)
+            body = f.read(n)
+        finally:
+            f.close()
+        if len(body) < n or binascii.crc32(body) & 0xFFFFFFFF != crc:
+            return None
+        return split_body(body)
+
+    def clear_last(self, gen):
+        """The broker has the latest-only record put as number `gen`; a newer one stays."""
+        if gen != self.last_gen or not self._has_last:
+            return
+        self._has_last = False
+        if self.fs.size(LAST) >= 0:
+            self.fs.remove(LAST)

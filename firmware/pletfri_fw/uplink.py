@@ -1,7 +1,9 @@
 # The device's way out: keeps Wi-Fi and MQTT up with capped exponential backoff
 # and jitter, sends the flash queue in order with QoS 1, removes a message only
 # on its PUBACK, resends whatever was in flight after a reconnect, and publishes
-# the retained `online` birth (the Last Will says `offline`).
+# the retained `online` birth (the Last Will says `offline`). A latest-only message
+# (the heartbeat, send_last) goes after everything queued before it and replaces an
+# unsent one, so a tap never waits behind a night of heartbeats.
 #
 # `link` is the MQTT link interface (mqtt_client.py on the device, paho or a
 # shared simulator connection under CPython); `net` (optional) is Wi-Fi: up(),
@@ -32,6 +34,7 @@ class Uplink:
         self.connects = 0
         self.last_error = None
         self._inflight = []  # [pid, acked, sent at] per message sent from the queue's head
+        self._last = None  # [pid, the store's last_gen, sent at] of the latest-only message
         self._up = False
         self._next_try = 0
         self._now = 0
@@ -70,6 +73,25 @@ class Uplink:
             except OSError as e:
                 self._down(self._now, str(e))
 
+    def send_last(self, channel, msg):
+        """Keep a state message durably as the latest of its kind, then push if up."""
+        payload = self.encode(msg)
+        if len(payload) > contract.MAX_PAYLOAD:
+            raise ValueError(
+                "%s message of %d bytes is over the contract's %d"
+                % (channel, len(payload), contract.MAX_PAYLOAD)
+            )
+        self.store.put_last(channel, payload)
+        if self.up():
+            try:
+                self._pump()
+            except OSError as e:
+                self._down(self._now, str(e))
+
+    def idle(self):
+        """Nothing waits to be sent or acknowledged."""
+        return len(self.store) == 0 and not self.store.has_last()
+
     def poll(self, now_ms):
         self._now = now_ms
         if not self.link.up():
@@ -89,7 +111,8 @@ class Uplink:
                 return
         try:
             self.link.poll(now_ms)
-            late = self._inflight and now_ms - self._inflight[0][2] > self.puback_ms
+            first = self._inflight[0] if self._inflight else self._last
+            late = first and now_ms - first[2] > self.puback_ms
             if late and self.puback_ms:
                 raise OSError("no PUBACK within %d ms" % self.puback_ms)
             self._pump()
@@ -102,6 +125,7 @@ class Uplink:
         self.last_error = None
         self.backoff.reset()
         self._inflight = []
+        self._last = None
         if self.birth:
             self.link.publish(self._status, contract.STATUS_ONLINE.encode(), 1, True)
         for ch in self.channels:
@@ -111,6 +135,7 @@ class Uplink:
     def _down(self, now_ms, why):
         self._up = False
         self._inflight = []
+        self._last = None
         self.last_error = why
         if self.link.up():
             self.link.close(False)
@@ -124,8 +149,27 @@ class Uplink:
             channel, payload = self.store.peek(len(inflight))
             pid = self.link.publish(contract.topic(self.device, channel), payload, 1, False)
             inflight.append([pid, False, self._now])
+        store = self.store
+        if (
+            self._last is None
+            and store.has_last()
+            and len(inflight) == len(store)
+            and len(inflight) < self.window
+        ):
+            # Everything queued is on its way: the latest-only message may follow it.
+            last = store.last()
+            if last is None:
+                store.clear_last(store.last_gen)  # torn on flash: the next one replaces it
+                return
+            pid = self.link.publish(contract.topic(self.device, last[0]), last[1], 1, False)
+            self._last = [pid, store.last_gen, self._now]
 
     def _puback(self, pid):
+        last = self._last
+        if last and last[0] == pid:
+            self._last = None
+            self.store.clear_last(last[1])
+            return
         inflight = self._inflight
         for e in inflight:
             if e[0] == pid:
@@ -154,3 +198,4 @@ class Uplink:
                 pass  # the Will says the same
         self._up = False
         self._inflight = []
+        self._last = None

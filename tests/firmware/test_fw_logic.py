@@ -171,6 +171,71 @@ def test_heartbeat_carries_queue_and_drops() -> None:
     assert hb["queue"] >= 1 and hb["dropped"] >= 2 and hb["uptime_s"] == 60
 
 
+def test_a_night_offline_sends_the_taps_then_one_heartbeat() -> None:
+    link = FakeLink()
+    s = station(link)  # the firmware's default heartbeat, every 300 s
+    link.drop()
+    link.reachable = False
+    night = 8 * 3_600_000
+    for i, t in enumerate((1_000_000, 9_000_000, 20_000_000)):
+        s.card_read(bytes([3, i]), t)
+    for t in range(0, night, 1000):
+        s.poll(t)
+    assert len(s.uplink.store) == 3  # 96 heartbeats were due: only the newest waits
+    link.reachable = True
+    before = len(link.sent)
+    t = night
+    while not link.connected:
+        t += 100
+        s.poll(t)
+    topics = [topic.rsplit("/", 1)[1] for _, topic, _, _ in link.sent[before:]]
+    assert topics == ["status", "tap", "tap", "tap", "heartbeat"]
+    (hb,) = link.payloads("heartbeat")
+    assert hb["queue"] == 3 and hb["uptime_s"] > night // 1000 - 300
+    link.ack()
+    s.poll(t + 10)
+    assert s.uplink.idle()
+
+
+def test_a_live_tap_goes_before_the_waiting_heartbeat() -> None:
+    link = FakeLink()
+    s = station(link)
+    link.drop()
+    link.reachable = False
+    for i in range(6):
+        s.card_read(bytes([4, i]), 10_000 + i * 4000)
+    s.poll(400_000)  # a heartbeat is due and waits
+    link.reachable = True
+    before = len(link.sent)
+    t = 400_000
+    while not link.connected:
+        t += 100
+        s.poll(t)
+    s.card_read(A, t)  # a cleaner at the door while the station catches up
+    while not s.uplink.idle():
+        link.ack(1)
+        t += 10
+        s.poll(t)
+    topics = [topic.rsplit("/", 1)[1] for _, topic, _, _ in link.sent[before:]]
+    assert topics == ["status"] + ["tap"] * 7 + ["heartbeat"]
+    assert [p["seq"] for p in link.payloads("tap")] == [1, 2, 3, 4, 5, 6, 8]
+
+
+def test_a_late_puback_for_a_replaced_heartbeat_keeps_the_new_one() -> None:
+    link = FakeLink()
+    s = station(link)
+    link.ack()  # the birth
+    s.heartbeat(1000)
+    s.heartbeat(2000)  # while the first is in flight
+    link.ack()
+    s.poll(2010)
+    hbs = link.payloads("heartbeat")
+    assert [h["uptime_s"] for h in hbs] == [1, 2]  # the newer one went after the PUBACK
+    link.ack()
+    s.poll(2020)
+    assert s.uplink.idle()
+
+
 def test_config_changes_debounce() -> None:
     link = FakeLink()
     s = station(link)
@@ -248,12 +313,15 @@ def test_sensor_power_loss_starts_a_new_boot_and_keeps_the_queue() -> None:
     link.reachable = False
     s = make_sensor(OCC, link, fs=fs, rtc=rtc)
     wake_cycle(s, link, 0)
-    assert len(s.uplink.store) == 1  # the heartbeat waits on flash
+    assert s.uplink.store.last()[0] == "heartbeat"  # the heartbeat waits on flash
     rtc.wipe()
     link.reachable = True
     s = make_sensor(OCC, link, fs=fs, rtc=rtc)
+    assert s.uplink.store.has_last()
     wake_cycle(s, link, 10_000)
-    assert [h["boot"] for h in link.payloads("heartbeat")] == [1, 2]
+    # The new boot's heartbeat (with its reset cause) replaced the one that waited.
+    assert [h["boot"] for h in link.payloads("heartbeat")] == [2]
+    assert s.uplink.idle()
 
 
 def test_sensor_without_clock_sends_periods_without_ts() -> None:
@@ -285,7 +353,7 @@ def test_sensor_gives_up_after_awake_max_and_keeps_messages() -> None:
     while not s.done(t):
         s.poll(t)
         t += 100
-    assert t == 2000 and len(s.uplink.store) == 1
+    assert t == 2000 and s.uplink.store.last()[0] == "heartbeat"
 
 
 @pytest.mark.parametrize("size", [1, 24, 30])

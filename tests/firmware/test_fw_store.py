@@ -19,7 +19,11 @@ for i in range(12):
     OPS.append(("append", i))
     if i % 3 == 2:
         OPS.append(("pop", 2))
-OPS += [("pop", 100), ("append", 100), ("boot", 0), ("append", 101), ("pop", 1)]
+    if i % 4 == 1:
+        OPS.append(("last", i))
+    if i == 9:
+        OPS.append(("clear", 0))
+OPS += [("pop", 100), ("append", 100), ("boot", 0), ("append", 101), ("pop", 1), ("last", 102)]
 
 
 @pytest.fixture(autouse=True)
@@ -36,36 +40,68 @@ def contents(s: Store) -> list[int]:
     return [int(s.peek(i)[1][6:-1]) for i in range(len(s))]
 
 
-def run(fs: Any) -> tuple[list[int], int, int, tuple[str, int] | None]:
-    """Apply OPS until the power fails: (values appended, pops done, boots, op cut)."""
-    appended: list[int] = []
-    popped = boots = 0
+class Run:
+    """What OPS did before the power failed."""
+
+    def __init__(self) -> None:
+        self.appended: list[int] = []
+        self.popped = 0
+        self.boots = 0
+        self.last: int | None = None  # the latest-only record put and not cleared
+        self.cut: tuple[str, int] | None = None
+
+
+def run(fs: Any) -> Run:
+    """Apply OPS until the power fails."""
+    r = Run()
     try:
         s = Store(fs)
     except PowerCut:
-        return appended, popped, boots, ("open", 0)
+        r.cut = ("open", 0)
+        return r
     for op in OPS:
         try:
-            if op[0] == "boot":
+            if op[0] == "last":
+                s.put_last("heartbeat", payload(op[1]))
+                r.last = op[1]
+            elif op[0] == "clear":
+                s.clear_last(s.last_gen)
+                r.last = None
+            elif op[0] == "boot":
                 s.begin_boot()
-                boots += 1
+                r.boots += 1
             elif op[0] == "append":
                 s.append("tap", payload(op[1]))
-                appended.append(op[1])
+                r.appended.append(op[1])
             else:
                 n = min(op[1], len(s))
                 s.pop(n)
-                popped += n
+                r.popped += n
         except PowerCut:
-            return appended, popped, boots, op
-    return appended, popped, boots, None
+            r.cut = op
+            return r
+    return r
+
+
+def last_value(s: Store) -> int | None:
+    last = s.last()
+    assert s.has_last() == (last is not None)
+    return None if last is None else int(last[1][6:-1])
 
 
 def check_recovery(base: Any, cut_at: int) -> bool:
-    appended, popped, boots, cut = run(CuttingFS(base, cut_at))
+    r = run(CuttingFS(base, cut_at))
+    appended, popped, boots, cut = r.appended, r.popped, r.boots, r.cut
     s = Store(base)
     got = contents(s)
     waiting = appended[popped:]
+    # The latest-only record is the old one or the new one, never a torn one.
+    lasts = [r.last]
+    if cut and cut[0] == "last":
+        lasts.append(cut[1])
+    if cut and cut[0] == "clear":
+        lasts.append(None)
+    assert last_value(s) in lasts, f"power cut at change {cut_at} during {cut}"
     allowed = [waiting]
     if cut and cut[0] == "append":
         allowed.append([*waiting, cut[1]])
@@ -120,6 +156,23 @@ def test_full_queue_drops_the_oldest_and_counts() -> None:
 def test_oversized_message_is_refused_with_the_reason() -> None:
     with pytest.raises(store_mod.TooBig, match="over the 600-byte limit"):
         Store(MemFS()).append("tap", b"x" * 700)
+    with pytest.raises(store_mod.TooBig, match="over the 600-byte limit"):
+        Store(MemFS()).put_last("heartbeat", b"x" * 700)
+
+
+def test_latest_only_record_replaces_and_survives_a_restart() -> None:
+    fs = MemFS()
+    s = Store(fs)
+    assert not s.has_last() and s.last() is None
+    s.put_last("heartbeat", payload(1))
+    sent = s.last_gen  # in flight when the next one is put
+    s.put_last("heartbeat", payload(2))
+    assert len(s) == 0  # not in the queue: "queue" in a heartbeat counts events only
+    s.clear_last(sent)  # the PUBACK of the replaced one clears nothing
+    again = Store(fs)
+    assert again.has_last() and again.last() == ("heartbeat", payload(2))
+    again.clear_last(again.last_gen)
+    assert not Store(fs).has_last() and "q.last" not in fs.files
 
 
 def test_log_stays_small_under_steady_traffic() -> None:

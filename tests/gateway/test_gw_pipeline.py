@@ -45,7 +45,9 @@ def test_each_channel_becomes_its_points(
     )
     fleet.flush()
     time.sleep(0.3)
-    fleet.send(contract.topic(station, contract.TAP), contract.tap_payload(4, 9, "f" * 16, NOW))
+    # Dated now (not NOW, taken at collection): a tap minutes old is not answered.
+    fresh = int(time.time() * 1000)
+    fleet.send(contract.topic(station, contract.TAP), contract.tap_payload(4, 9, "f" * 16, fresh))
     fleet.flush()
 
     _, ack = fleet.next()
@@ -69,6 +71,25 @@ def test_each_channel_becomes_its_points(
     assert [(r["card"], r["known"]) for r in tap] == [("f" * 16, False)]
     stats = gateway.stats()
     assert stats["accepted"] == 4 and stats["unknown_cards"] == 1 and stats["acks"] == 1
+
+
+def test_a_tap_nobody_waits_for_is_stored_without_an_ack(
+    gateway: Gateway, fleet: Fleet, influx: Influx
+) -> None:
+    station = STATIONS[3]
+    fleet.subscribe(contract.topic(station, contract.ACK))
+    now = int(time.time() * 1000)
+    skipped = gateway.stats()["acks_skipped"]
+    # Queued during a night offline: its station showed amber then and waits for nothing.
+    night = contract.tap_payload(1, 1, CARD, now - 2 * 3_600_000)
+    fleet.send(contract.topic(station, contract.TAP), night)
+    fleet.send(contract.topic(station, contract.TAP), contract.tap_payload(1, 2, CARD, now))
+    # No clock yet (no ts): the gateway cannot tell its age, so it answers.
+    fleet.send(contract.topic(station, contract.TAP), contract.tap_payload(1, 3, CARD))
+    fleet.flush()
+    assert [fleet.next()[1]["seq"] for _ in range(2)] == [2, 3]
+    wait_for(lambda: count(influx, "tap", "seq") >= 3, what="3 taps stored")
+    assert gateway.stats()["acks_skipped"] == skipped + 1
 
 
 def test_redelivered_messages_are_stored_once_even_after_a_restart(

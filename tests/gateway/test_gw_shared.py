@@ -98,15 +98,16 @@ def test_a_resend_that_lands_on_the_other_gateway_is_stored_once(
     a.gateway.shared_group = b.gateway.shared_group = ""
     fleet = Fleet(a, "fleet-sharedmove")
     station, sensor = STATIONS[0], SENSORS[0]
+    ts = int(time.time() * 1000)  # a tap older than ack_max_age_s would not be answered
     periods = [
-        contract.period_record(900, motion=i + 1, ts=TS - (3 - i) * 900_000) for i in range(4)
+        contract.period_record(900, motion=i + 1, ts=ts - (3 - i) * 900_000) for i in range(4)
     ]
     msgs = [
-        (contract.topic(station, contract.TAP), contract.tap_payload(5, 1, CARD, TS)),
-        (contract.topic(sensor, contract.OCCUPANCY), contract.occupancy_payload(5, 1, periods, TS)),
+        (contract.topic(station, contract.TAP), contract.tap_payload(5, 1, CARD, ts)),
+        (contract.topic(sensor, contract.OCCUPANCY), contract.occupancy_payload(5, 1, periods, ts)),
         (
             contract.topic(sensor, contract.HEARTBEAT),
-            contract.heartbeat_payload(5, 2, {"batt_mv": 2900}, TS + 1),
+            contract.heartbeat_payload(5, 2, {"batt_mv": 2900}, ts + 1),
         ),
     ]
     acks = []

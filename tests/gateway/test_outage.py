@@ -1,8 +1,9 @@
 """The morning after an outage, scaled down: 3 buildings of the demo's registry offline for
 8 hours, then every device reconnects within a second and replays its flash queue while
 live taps arrive; once with the broker restarted in the middle. Every queued point is
-stored once (InfluxQL counts and sums against the queues' own) and every live tap is
-answered. bench/outage_burst.py measures the same at full size.
+stored once (InfluxQL counts and sums against the queues' own), every live tap is
+answered, and none of the night's taps is (their stations stopped waiting hours ago).
+bench/outage_burst.py measures the same at full size.
 
 Also: the replay sends what the firmware's own Uplink and MQTT client send.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -38,16 +40,24 @@ SEED = 1
 HOUR_MS = 3_600_000
 
 
+Outage = Callable[[], list[DeviceQueue]]
+
+
 @pytest.fixture(scope="module")
-def outage(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[DeviceQueue], int]:
+def outage(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Outage]:
+    """The registry's devices.csv, and what its devices queued if the network returned now
+    (a tap's age decides whether the gateway answers it, so each test builds its own)."""
     reg = tmp_path_factory.mktemp("outage-registry")
     data, m = load_registry(reg / "r.sqlite", reg / "devices.csv", reg / "cards.csv", 3, SEED)
-    t_on = int(time.time() * 1000)
-    queues = build_queues(
-        data, m, SEED, site_key(SEED), t_on - 8 * HOUR_MS, t_on, 3600, live_taps=20,
-        live_seconds=2.0,
-    )  # fmt: skip
-    return reg / "devices.csv", queues, t_on
+
+    def now() -> list[DeviceQueue]:
+        t_on = int(time.time() * 1000)
+        return build_queues(
+            data, m, SEED, site_key(SEED), t_on - 8 * HOUR_MS, t_on, 3600, live_taps=20,
+            live_seconds=2.0,
+        )  # fmt: skip
+
+    return reg / "devices.csv", now
 
 
 def _settings(stack: Stack, tmp: Path, db: str, devices_csv: Path) -> Settings:
@@ -94,30 +104,38 @@ def _check_stored(s: Settings, queues: list[DeviceQueue]) -> None:
 
 
 def test_the_fleet_replays_its_outage_and_live_taps_are_answered(
-    own_stack: Stack, tmp_path: Path, outage: tuple[Path, list[DeviceQueue], int]
+    own_stack: Stack, tmp_path: Path, outage: tuple[Path, Outage]
 ) -> None:
-    devices_csv, queues, _ = outage
+    devices_csv, build = outage
     s = _settings(own_stack, tmp_path, "outage", devices_csv)
     gw = Gateway(s).start()
     try:
         assert gw.connected.wait(10)
+        queues = build()
+        # A heartbeat per device: the newest; the night's others were replaced on flash.
+        assert sum(1 for q in queues if q.last and q.last[0] == "heartbeat") == len(queues)
+        assert not any(ch == "heartbeat" for q in queues for ch, _ in q.queued)
         r = Replay(s.mqtt.port, queues, spread_s=1.0).run(timeout=90)
         assert r.acked_items == r.messages + len(r.live_latency)
         assert len(r.connacks) == len(queues) and not r.disconnects
-        # Every live tap answered `ok`, once; so is every replayed tap.
+        # Every live tap answered `ok`, once; none of the night's taps.
         assert all(x is not None for x in r.live_latency)
+        live = {(device, seq) for device, seq, _ in r.live_sent}
+        assert {(device, seq) for device, _, seq in r.acks} == live
         assert all(results == ["ok"] for results in r.acks.values()), r.acks
         _check_stored(s, queues)
         stats = gw.stats()
         assert stats["duplicates"] == 0 and stats["unsure"] == 0
+        night = sum(1 for q in queues for ch, _ in q.queued if ch == contract.TAP)
+        assert stats["acks_skipped"] == night and stats["acks"] == len(live)
     finally:
         gw.stop()
 
 
 def test_a_broker_restart_in_the_middle_of_the_replay_loses_and_doubles_nothing(
-    own_stack: Stack, tmp_path: Path, outage: tuple[Path, list[DeviceQueue], int]
+    own_stack: Stack, tmp_path: Path, outage: tuple[Path, Outage]
 ) -> None:
-    devices_csv, queues, _ = outage
+    devices_csv, build = outage
     s = _settings(own_stack, tmp_path, "outagerestart", devices_csv)
     gw = Gateway(s).start()
 
@@ -128,6 +146,7 @@ def test_a_broker_restart_in_the_middle_of_the_replay_loses_and_doubles_nothing(
     timer = threading.Timer(0.6, restart)
     try:
         assert gw.connected.wait(10)
+        queues = build()
         timer.start()
         r = Replay(s.mqtt.port, queues, spread_s=1.0).run(timeout=90, ack_grace_s=3.0)
         timer.join()
@@ -171,8 +190,9 @@ def test_the_replay_sends_what_the_firmware_sends(stack: Stack) -> None:
             st.card_read(t.to_bytes(4, "big"), t)
         st.poll(t)
     store = st.uplink.store
-    q = DeviceQueue(dev, "station", store.boot, [store.peek(i) for i in range(len(store))])
-    assert len(q.queued) > 30
+    queued = [store.peek(i) for i in range(len(store))]
+    q = DeviceQueue(dev, "station", store.boot, queued, last=store.last())
+    assert len(q.queued) == 6 and q.last and q.last[0] == "heartbeat"
     port = stack.mosquitto.port
 
     firmware = _Recorder(port, dev)
@@ -183,17 +203,17 @@ def test_the_replay_sends_what_the_firmware_sends(stack: Stack) -> None:
         # Past the backoff of the failed tries; the uplink alone, so no new heartbeat is due.
         later = 3 * HOUR_MS + 300_000
         deadline = time.monotonic() + 10
-        while len(store) and time.monotonic() < deadline:
+        while not up.idle() and time.monotonic() < deadline:
             up.poll(later)
             time.sleep(0.001)
-        wait_for(lambda: len(firmware.got) >= len(q.queued) + 1, what="firmware's messages")
+        wait_for(lambda: len(firmware.got) >= len(q.queued) + 2, what="firmware's messages")
         up.close(later)
     finally:
         firmware.close()
     replay = _Recorder(port, dev)
     try:
         Replay(port, [q], spread_s=0.0).run(timeout=10, ack_grace_s=0.2)
-        wait_for(lambda: len(replay.got) >= len(q.queued) + 1, what="replay's messages")
+        wait_for(lambda: len(replay.got) >= len(q.queued) + 2, what="replay's messages")
         got = list(replay.got)
     finally:
         # The broker is the session's: leave no retained status for other tests to see.
@@ -201,8 +221,8 @@ def test_the_replay_sends_what_the_firmware_sends(stack: Stack) -> None:
             f"{contract.DEV_ROOT}{dev}/{contract.STATUS}", b"", 1, True
         ).wait_for_publish(5)
         replay.close()
-    # The retained `online` birth, then the queue in order; the firmware's planned close
-    # adds its retained `offline`
+    # The retained `online` birth, the queue in order, the latest heartbeat; the
+    # firmware's planned close adds its retained `offline`
     assert got == firmware.got[: len(got)]
     # (which may still be on its way when the recorder stops).
     status = f"{contract.DEV_ROOT}{dev}/{contract.STATUS}"
