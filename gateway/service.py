@@ -58,6 +58,10 @@ Reply = Callable[[str, dict[str, Any]], None]
 MAX_UNKNOWN_REPORTED = 10_000
 # Messages committed together at most (one spool transaction, one fsync).
 MAX_GROUP = 2000
+# While a group is processed, every this many messages the committer looks whether a tap
+# came in; if so it commits what it has and takes the tap next, so a tap waits for at
+# most this many other messages, not a whole group.
+TAP_CHECK = 100
 # Where gateways of one shared group tell each other which sensors they heard.
 SEEN_TOPIC = "pletfri/v1/gateways/{group}/seen"
 # Devices per `seen` message at most (about 40 bytes each).
@@ -331,13 +335,16 @@ class Gateway:
         g = self.settings.gateway
         next_refresh = time.monotonic()
         next_stats = next_refresh + g.stats_interval_s
+        # Messages taken off the inbox but left for the next group (a tap came first).
+        carry: list[Inbound] = []
         while True:
-            try:
-                first = self.inbox.get(timeout=0.1)
-            except queue.Empty:
-                first = None
-                if self._stopping.is_set() and self.tap_inbox.empty():
-                    break
+            first = None
+            if not carry:
+                try:
+                    first = self.inbox.get(timeout=0.1)
+                except queue.Empty:
+                    if self._stopping.is_set() and self.tap_inbox.empty():
+                        break
             # Taps first: a cleaner waits at the door for the answer.
             batch: list[Inbound] = []
             while len(batch) < MAX_GROUP:
@@ -345,6 +352,7 @@ class Gateway:
                     batch.append(self.tap_inbox.get_nowait())
                 except queue.Empty:
                     break
+            batch += carry
             if first is not None:
                 batch.append(first)
             while len(batch) < MAX_GROUP:
@@ -366,8 +374,9 @@ class Gateway:
                 group.lines.append(points.gateway_line(self.name, self.counters.fields(), now))
                 self.counters.tap_ms_max = 0.0
                 log.info("gateway %s: %s", self.name, self.counters.summary())
+            carry = []
             if batch or group.lines or group.sends:
-                self._commit(batch, group, now)
+                carry = self._commit(batch, group, now)
 
     def _housekeeping(self, now: int, group: Group) -> None:
         if self.registry.refresh():
@@ -386,10 +395,15 @@ class Gateway:
                 body = {"gateway": self.name, "seen": dict(fresh[i : i + SEEN_CHUNK])}
                 group.sends.append((self.seen_topic, body, None))
 
-    def _commit(self, batch: list[Inbound], group: Group, now: int) -> None:
+    def _commit(self, batch: list[Inbound], group: Group, now: int) -> list[Inbound]:
+        """Commit the batch, or its first part if a tap came meanwhile; return the rest."""
         self.dedup.begin()
-        for item in batch:
+        rest: list[Inbound] = []
+        for i, item in enumerate(batch):
             self._process(item, now, group)
+            if i % TAP_CHECK == TAP_CHECK - 1 and not self.tap_inbox.empty():
+                rest = batch[i + 1 :]
+                break
         chunks = _split(group.lines, self.settings.gateway.batch_lines)
         while True:
             try:
@@ -405,7 +419,7 @@ class Gateway:
                     log.exception("spool error")
                 if self._stopping.wait(1.0):
                     self.dedup.rollback()
-                    return
+                    return []  # unacknowledged: the broker delivers them again
         self.counters.points += len(group.lines)
         if self.spool.lines >= self.settings.gateway.batch_lines:
             self.writer.wake.set()
@@ -425,6 +439,7 @@ class Gateway:
         if taps:
             ms = (time.monotonic() - min(taps)) * 1000
             self.counters.tap_ms_max = max(self.counters.tap_ms_max, ms)
+        return rest
 
     def _send(self, topic: str, payload: dict[str, Any], reply: Reply | None) -> None:
         if reply is not None and not topic.startswith(contract.DEADLETTER_TOPIC):
