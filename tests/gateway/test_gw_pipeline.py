@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 from gwhelpers import (
@@ -14,7 +15,7 @@ from gwhelpers import (
     wait_for,
 )
 
-from gateway.service import Gateway
+from gateway.service import TAP_CHECK, Gateway, Group, Inbound
 from pletfri.influx import Influx
 from pletfri.settings import Settings
 from pletfri_fw import contract
@@ -90,6 +91,27 @@ def test_a_tap_nobody_waits_for_is_stored_without_an_ack(
     assert [fleet.next()[1]["seq"] for _ in range(2)] == [2, 3]
     wait_for(lambda: count(influx, "tap", "seq") >= 3, what="3 taps stored")
     assert gateway.stats()["acks_skipped"] == skipped + 1
+
+
+def test_a_tap_that_comes_during_a_big_group_goes_next(gw_settings: Settings) -> None:
+    gw = Gateway(gw_settings)  # not started: the committer's steps by hand
+    try:
+        occ = contract.topic(SENSORS[6], contract.OCCUPANCY)
+        batch = [
+            Inbound(occ, json.dumps(occupancy(9, i, 1)).encode())
+            for i in range(1, 2 * TAP_CHECK + 51)
+        ]
+        tap = json.dumps(contract.tap_payload(9, 1, CARD, int(time.time() * 1000))).encode()
+        gw.tap_inbox.put(Inbound(contract.topic(STATIONS[2], contract.TAP), tap))
+        group = Group()
+        rest = gw._commit(batch, group, int(time.time() * 1000))
+        # Committed up to the first check, the rest kept for after the tap; nothing lost.
+        assert len(group.lines) == TAP_CHECK and rest == batch[TAP_CHECK:]
+        assert gw._commit(rest, Group(), int(time.time() * 1000)) == rest[TAP_CHECK:]
+        assert gw.stats()["accepted"] == 2 * TAP_CHECK
+    finally:
+        gw.spool.close()
+        gw.influx.close()
 
 
 def test_redelivered_messages_are_stored_once_even_after_a_restart(
