@@ -17,7 +17,7 @@ the queue's.
 one process with non-blocking sockets. Per device it sends what the firmware's `Uplink`
 and `MQTTClient` send, encoded by the firmware's own packet codec
 (pletfri_fw.mqtt_codec): CONNECT (MQTT 3.1.1, clean session, the retained `offline`
-Will), then for a station the retained `online` birth, a SUBSCRIBE per downlink channel,
+Will), then for a station the retained `online` birth, one SUBSCRIBE for its downlink channels,
 and the queue in order, at most `WINDOW` (4) unacknowledged, each removed only on its
 PUBACK, and the latest heartbeat once everything queued before it is on its way (a live
 tap made before that goes ahead of it); after a lost connection the unacknowledged ones
@@ -556,11 +556,11 @@ class Replay:
         d.inflight = []
         out = []
         if d.q.kind == "station":
-            # Uplink._connected: the retained birth, then a SUBSCRIBE per downlink channel.
+            # Uplink._connected: the retained birth, then one SUBSCRIBE for every channel.
             status = contract.topic(d.q.device, contract.STATUS)
             out.append(codec.publish(status, b"online", 1, True, d.next_pid()))
-        for ch in d.channels:
-            out.append(codec.subscribe(d.next_pid(), [(contract.topic(d.q.device, ch), 1)]))
+        topics = [(contract.topic(d.q.device, ch), 1) for ch in d.channels]
+        out.append(codec.subscribe(d.next_pid(), topics))
         if self._send(d, b"".join(out), now):
             self._pump(d, now)
 

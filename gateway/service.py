@@ -61,7 +61,7 @@ MAX_GROUP = 2000
 # While a group is processed, every this many messages the committer looks whether a tap
 # came in; if so it commits what it has and takes the tap next, so a tap waits for at
 # most this many other messages, not a whole group.
-TAP_CHECK = 100
+TAP_CHECK = 50
 # Where gateways of one shared group tell each other which sensors they heard.
 SEEN_TOPIC = "pletfri/v1/gateways/{group}/seen"
 # Devices per `seen` message at most (about 40 bytes each).
@@ -352,6 +352,7 @@ class Gateway:
                     batch.append(self.tap_inbox.get_nowait())
                 except queue.Empty:
                     break
+            n_taps = len(batch)
             batch += carry
             if first is not None:
                 batch.append(first)
@@ -376,7 +377,7 @@ class Gateway:
                 log.info("gateway %s: %s", self.name, self.counters.summary())
             carry = []
             if batch or group.lines or group.sends:
-                carry = self._commit(batch, group, now)
+                carry = self._commit(batch, group, now, n_taps)
 
     def _housekeeping(self, now: int, group: Group) -> None:
         if self.registry.refresh():
@@ -395,13 +396,16 @@ class Gateway:
                 body = {"gateway": self.name, "seen": dict(fresh[i : i + SEEN_CHUNK])}
                 group.sends.append((self.seen_topic, body, None))
 
-    def _commit(self, batch: list[Inbound], group: Group, now: int) -> list[Inbound]:
-        """Commit the batch, or its first part if a tap came meanwhile; return the rest."""
+    def _commit(
+        self, batch: list[Inbound], group: Group, now: int, n_taps: int = 0
+    ) -> list[Inbound]:
+        """Commit the batch, or its first part, and return the rest: the first `n_taps` items
+        (taps) make a group of their own, and a tap that comes meanwhile cuts a group short."""
         self.dedup.begin()
         rest: list[Inbound] = []
         for i, item in enumerate(batch):
             self._process(item, now, group)
-            if i % TAP_CHECK == TAP_CHECK - 1 and not self.tap_inbox.empty():
+            if i + 1 == n_taps or (i % TAP_CHECK == TAP_CHECK - 1 and not self.tap_inbox.empty()):
                 rest = batch[i + 1 :]
                 break
         chunks = _split(group.lines, self.settings.gateway.batch_lines)

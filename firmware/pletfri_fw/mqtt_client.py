@@ -159,8 +159,10 @@ class MQTTClient:
         self._send(codec.publish(topic, payload, qos, retain, pid))
         return pid
 
-    def subscribe(self, topic, qos=1):
-        self._send(codec.subscribe(self._next_pid(), [(topic, qos)]))
+    def subscribe(self, topics, qos=1):
+        """One SUBSCRIBE for all `topics`: the broker reads one packet per connection per
+        turn of its loop, so every packet saved shortens a reconnect storm."""
+        self._send(codec.subscribe(self._next_pid(), [(t, qos) for t in topics]))
 
     def poll(self, now_ms):
         self._now = now_ms

@@ -128,8 +128,11 @@ class Uplink:
         self._last = None
         if self.birth:
             self.link.publish(self._status, contract.STATUS_ONLINE.encode(), 1, True)
+        topics = []
         for ch in self.channels:
-            self.link.subscribe(contract.topic(self.device, ch), 1)
+            topics.append(contract.topic(self.device, ch))
+        if topics:
+            self.link.subscribe(topics, 1)
         self._pump()
 
     def _down(self, now_ms, why):

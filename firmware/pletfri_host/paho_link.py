@@ -89,10 +89,10 @@ class PahoLink:
             raise OSError(f"publish failed: {mqtt.error_string(info.rc)}")
         return info.mid if qos else 0
 
-    def subscribe(self, topic: str, qos: int = 1) -> None:
+    def subscribe(self, topics: list[str], qos: int = 1) -> None:
         if self._client is None:
             raise OSError("not connected")
-        self._client.subscribe(topic, qos)
+        self._client.subscribe([(t, qos) for t in topics])
 
     def poll(self, now_ms: int) -> None:
         while self._events:

@@ -94,7 +94,7 @@ class SharedLink:
 
         return acked
 
-    def subscribe(self, topic: str, qos: int = 1) -> None:
+    def subscribe(self, topics: list[str], qos: int = 1) -> None:
         """The simulator subscribes for all devices at once (sim.link.Pool.subscribe)."""
 
     def deliver(self, channel: str, payload: bytes) -> None:

@@ -42,8 +42,8 @@ class FakeLink:
             self.unacked.append(self._pid)
         return self._pid
 
-    def subscribe(self, topic: str, qos: int = 1) -> None:
-        self.subscribed.append(topic)
+    def subscribe(self, topics: list[str], qos: int = 1) -> None:
+        self.subscribed.append(list(topics))
 
     def poll(self, now_ms: int) -> None:
         if not self.connected:

@@ -46,7 +46,7 @@ class Link:
             self.inbox.append((topic[:-3] + "ack", json.dumps(ack).encode()))
         return self.pid
 
-    def subscribe(self, topic, qos=1):
+    def subscribe(self, topics, qos=1):
         pass
 
     def poll(self, now_ms):

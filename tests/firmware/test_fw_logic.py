@@ -43,7 +43,8 @@ def test_tap_is_queued_sent_and_removed_on_puback() -> None:
     s = station(link, unix_offset_ms=UNIX)
     assert link.sent[0][1:] == (contract.topic(DEV, "status"), b"online", True)
     assert link.will == (contract.topic(DEV, "status"), b"offline")
-    assert link.subscribed == [contract.topic(DEV, c) for c in ("ack", "need", "config")]
+    # One SUBSCRIBE for the three downlink channels.
+    assert link.subscribed == [[contract.topic(DEV, c) for c in ("ack", "need", "config")]]
     assert s.card_read(A, 1000)
     tap = link.payloads("tap")[0]
     assert tap == {"v": 1, "boot": 1, "seq": 1, "ts": UNIX + 1000, "card": s.pseudo.card(A)}
