@@ -132,14 +132,19 @@ class Probe:
         book = self.taps if parts[1] == contract.TAP else self.acks
         book.setdefault((parts[0], seq), now)
 
-    def split(self, r: ReplayResult) -> tuple[list[float | None], list[float | None]]:
-        """Per live tap: sent to seen at the broker's far side; seen to its ack seen."""
-        via, gw = [], []
+    def split(
+        self, r: ReplayResult
+    ) -> tuple[list[float | None], list[float | None], list[float | None]]:
+        """Per live tap: sent to seen at the broker's far side; seen to its ack seen; the
+        ack seen to the ack read by its station."""
+        via, gw, back = [], [], []
         for device, seq, sent in r.live_sent:
             tap, ack = self.taps.get((device, seq)), self.acks.get((device, seq))
+            read = r.live_acked.get((device, seq))
             via.append(tap - sent if tap is not None else None)
             gw.append(ack - tap if tap is not None and ack is not None else None)
-        return via, gw
+            back.append(read - ack if read is not None and ack is not None else None)
+        return via, gw, back
 
     def close(self) -> None:
         self.client.disconnect()
@@ -264,7 +269,7 @@ def report(res: dict[str, Any]) -> str:
     lat = sorted(x * 1000 for x in r.live_latency if x is not None)
     p, p_send = percentiles(r.live_latency), percentiles(r.live_from_send)
     waited = [x for x, w in zip(r.live_latency, r.live_waited, strict=True) if w]
-    via, gw = res["probe"].split(r)
+    via, gw, back = res["probe"].split(r)
     lost = {m: res["want"][m][0] - res["got"][m][0] for m in res["want"]}
     sums = {m: res["got"][m][1] - res["want"][m][1] for m in res["want"]}
     live = {(device, seq) for device, seq, _ in r.live_sent}
@@ -302,7 +307,8 @@ def report(res: dict[str, Any]) -> str:
         f"was back, so it showed amber at once and sent them after connecting): tap to ack "
         f"{p}; from the moment the station sent it (after its own queue) to the ack {p_send}; "
         f"of which station to a probe subscriber {percentiles(via)}, tap to ack as the probe "
-        f"saw them {percentiles(gw)}",
+        f"saw them {percentiles(gw)}, ack at the probe to ack read by the station "
+        f"{percentiles(back)}",
         "- lost (expected - stored count): "
         + ", ".join(f"{m} {n}" for m, n in lost.items())
         + "; stored sum - expected sum: "

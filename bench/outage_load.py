@@ -358,6 +358,8 @@ class ReplayResult:
     live_waited: list[bool] = field(default_factory=list)
     # (device, seq, sent at) of each live tap, monotonic.
     live_sent: list[tuple[str, int, float]] = field(default_factory=list)
+    # (device, seq) of a live tap -> when its station read the first ack, monotonic.
+    live_acked: dict[tuple[str, int], float] = field(default_factory=dict)
     cpu_s: float = 0.0
 
 
@@ -618,6 +620,7 @@ class Replay:
         sent = self._live_sent.get((d.q.device, msg["seq"]))
         if sent is not None and self.result.live_latency[sent[1]] is None:
             self.result.live_answered += 1
+            self.result.live_acked[(d.q.device, msg["seq"])] = now
             self.result.live_latency[sent[1]] = now - sent[0]
             self.result.live_from_send[sent[1]] = now - self._live_send_at[sent[1]]
 
