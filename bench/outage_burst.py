@@ -282,7 +282,8 @@ def report(res: dict[str, Any]) -> str:
         f"### {res['name']} (load average {la[0]:.2f} {la[1]:.2f} {la[2]:.2f} at the start)",
         res["fleet"],
         f"- devices {r.devices:,}, queued messages {r.messages:,}, live taps "
-        f"{len(r.live_latency)}; replay CPU {r.cpu_s:.1f} s",
+        f"{len(r.live_latency)}; replay CPU {r.cpu_s:.1f} s, its longest turn over the "
+        f"ready sockets {r.loop_max_s * 1000:.0f} ms",
         f"- CONNACKs: {len(r.connacks):,} (first {first:.2f} s, last {last:.2f} s after the "
         f"return; at most {peak:,} in one second); disconnects {r.disconnects:,}, "
         f"refused {r.refused}, connects timed out (5 s) {r.connect_timeouts:,}, messages sent "

@@ -361,6 +361,8 @@ class ReplayResult:
     # (device, seq) of a live tap -> when its station read the first ack, monotonic.
     live_acked: dict[tuple[str, int], float] = field(default_factory=dict)
     cpu_s: float = 0.0
+    # The longest the replay took to handle one batch of ready sockets.
+    loop_max_s: float = 0.0
 
 
 class Replay:
@@ -422,8 +424,13 @@ class Replay:
                 if dev.up:
                     self._pump(dev, now)
                 lives += 1
-            for key, events in self.sel.select(0.005):
+            ready = self.sel.select(0.005)
+            t_events = time.monotonic()
+            for key, events in ready:
                 self._event(key.data, events, time.monotonic())
+            # How late this process can be to read what arrived: one real device has a
+            # CPU of its own, the replay shares one among all of them.
+            r.loop_max_s = max(r.loop_max_s, time.monotonic() - t_events)
             if now >= next_ping:
                 next_ping = now + 5.0
                 for d in self.devices:
