@@ -57,8 +57,9 @@ def test_broker_restart_loses_nothing(own_stack: Stack, tmp_path: Path) -> None:
         fleet.flush()
         own_stack.mosquitto.stop()
         own_stack.mosquitto.start()
-        wait_for(fleet.client.is_connected, what="publisher back")
-        wait_for(gw.connected.is_set, what="gateway back")
+        # Deadlines, not timings: a busy machine restarts the broker slowly.
+        wait_for(fleet.client.is_connected, timeout=30, what="publisher back")
+        wait_for(gw.connected.is_set, timeout=30, what="gateway back")
         stream(fleet, 3000, 1000)
         fleet.flush()
         with Influx(s.influx) as influx:
