@@ -40,6 +40,18 @@ def encode_record(channel, payload):
     return struct.pack(_HDR, len(body), binascii.crc32(body) & 0xFFFFFFFF) + body
 
 
+def read_record(f):
+    """The body of the record at the file's position; None at its end or if torn."""
+    hdr = f.read(_HDR_LEN)
+    if len(hdr) < _HDR_LEN:
+        return None
+    n, crc = struct.unpack(_HDR, hdr)
+    body = f.read(n)
+    if len(body) < n or binascii.crc32(body) & 0xFFFFFFFF != crc:
+        return None
+    return body
+
+
 def split_body(body):
     i = body.find(b" ")
     return body[:i].decode(), body[i + 1 :]
@@ -141,15 +153,11 @@ class Store:
             f.seek(head)
             off = head
             while True:
-                hdr = f.read(_HDR_LEN)
-                if len(hdr) < _HDR_LEN:
-                    break
-                n, crc = struct.unpack(_HDR, hdr)
-                body = f.read(n)
-                if len(body) < n or binascii.crc32(body) & 0xFFFFFFFF != crc:
+                body = read_record(f)
+                if body is None:
                     break
                 self._offs.append(off)
-                off += _HDR_LEN + n
+                off += _HDR_LEN + len(body)
             self._end = off
         finally:
             f.close()
@@ -211,13 +219,17 @@ class Store:
     def __len__(self):
         return len(self._offs)
 
-    def append(self, channel, payload):
-        """Write one message durably. A full queue loses its oldest message first."""
+    def _record(self, channel, payload):
         rec = encode_record(channel, payload)
         if len(rec) - _HDR_LEN > self.max_bytes:
             raise TooBig(
                 "message of %d bytes is over the %d-byte limit" % (len(rec), self.max_bytes)
             )
+        return rec
+
+    def append(self, channel, payload):
+        """Write one message durably. A full queue loses its oldest message first."""
+        rec = self._record(channel, payload)
         if len(self._offs) >= self.max_items:
             self._offs.pop(0)
             self.drops += 1
@@ -258,11 +270,7 @@ class Store:
 
     def put_last(self, channel, payload):
         """Keep this message as the one to send after the queue, replacing the one before."""
-        rec = encode_record(channel, payload)
-        if len(rec) - _HDR_LEN > self.max_bytes:
-            raise TooBig(
-                "message of %d bytes is over the %d-byte limit" % (len(rec), self.max_bytes)
-            )
+        rec = self._record(channel, payload)
         f = self.fs.open(LAST_TMP, "wb")
         try:
             f.write(rec)
@@ -278,18 +286,14 @@ class Store:
 
     def last(self):
         """(channel, payload) of the latest-only record, or None (none, or a torn one)."""
-        if self.fs.size(LAST) < _HDR_LEN:
+        if self.fs.size(LAST) < 0:
             return None
         f = self.fs.open(LAST, "rb")
         try:
-            hdr = f.read(_HDR_LEN)
-            n, crc = struct.unpack(_HDR, hdr)
-            body = f.read(n)
+            body = read_record(f)
         finally:
             f.close()
-        if len(body) < n or binascii.crc32(body) & 0xFFFFFFFF != crc:
-            return None
-        return split_body(body)
+        return None if body is None else split_body(body)
 
     def clear_last(self, gen):
         """The broker has the latest-only record put as number `gen`; a newer one stays."""

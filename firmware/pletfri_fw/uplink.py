@@ -57,31 +57,22 @@ class Uplink:
         self.send_encoded(channel, self.encode(msg))
 
     def send_encoded(self, channel, payload):
-        if len(payload) > contract.MAX_PAYLOAD:
-            raise ValueError(
-                "%s message of %d bytes is over the contract's %d"
-                % (channel, len(payload), contract.MAX_PAYLOAD)
-            )
+        _check_size(channel, payload)
         full = len(self.store) >= self.store.max_items
         self.store.append(channel, payload)
         if full and self._inflight:
             # The dropped oldest message was in flight: its PUBACK means nothing now.
             self._inflight.pop(0)
-        if self.up():
-            try:
-                self._pump()
-            except OSError as e:
-                self._down(self._now, str(e))
+        self._push()
 
     def send_last(self, channel, msg):
         """Keep a state message durably as the latest of its kind, then push if up."""
         payload = self.encode(msg)
-        if len(payload) > contract.MAX_PAYLOAD:
-            raise ValueError(
-                "%s message of %d bytes is over the contract's %d"
-                % (channel, len(payload), contract.MAX_PAYLOAD)
-            )
+        _check_size(channel, payload)
         self.store.put_last(channel, payload)
+        self._push()
+
+    def _push(self):
         if self.up():
             try:
                 self._pump()
@@ -202,3 +193,11 @@ class Uplink:
         self._up = False
         self._inflight = []
         self._last = None
+
+
+def _check_size(channel, payload):
+    if len(payload) > contract.MAX_PAYLOAD:
+        raise ValueError(
+            "%s message of %d bytes is over the contract's %d"
+            % (channel, len(payload), contract.MAX_PAYLOAD)
+        )
